@@ -1,0 +1,42 @@
+// Logging with Zephyr-style levels. The sink is the HAL log on the meter and an array in tests;
+// each line reads "<inf> module: message" after the sink's timestamp.
+
+export const LOG_ERR = 1;
+export const LOG_WRN = 2;
+export const LOG_INF = 3;
+export const LOG_DBG = 4;
+
+export type LogSink = (level: number, text: string) => void;
+
+let sink: LogSink = function () {};
+let threshold = LOG_INF;
+
+export function setLogSink(s: LogSink, level?: number): void {
+  sink = s;
+  if (level !== undefined) threshold = level;
+}
+
+export function setLogLevel(level: number): void {
+  threshold = level;
+}
+
+export function logLevel(): number {
+  return threshold;
+}
+
+export function log(level: number, module: string, message: string): void {
+  if (level <= threshold) sink(level, module + ": " + message);
+}
+
+export function logErr(module: string, message: string): void {
+  log(LOG_ERR, module, message);
+}
+export function logWrn(module: string, message: string): void {
+  log(LOG_WRN, module, message);
+}
+export function logInf(module: string, message: string): void {
+  log(LOG_INF, module, message);
+}
+export function logDbg(module: string, message: string): void {
+  log(LOG_DBG, module, message);
+}

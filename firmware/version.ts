@@ -1,0 +1,1 @@
+export const FIRMWARE_VERSION = "0.1.0";
