@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs whatever the build, the demo and the tests need and is missing on this machine:
+# Debian packages (apt-get), npm packages, and the Leshan artifacts from Maven Central.
+# Safe to run again: it only installs what is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "setup: $*"; }
+
+DEBIAN_PACKAGES=(
+  duktape-dev              # the engine source (/usr/share/duktape)
+  libmbedtls-dev           # DTLS and credential encryption on the host board
+  gcc make
+  gcc-arm-none-eabi libnewlib-arm-none-eabi   # the Cortex-M board
+  qemu-system-arm          # runs the Cortex-M board
+  libcoap3-bin gnutls-bin openssl            # independent CoAP/DTLS peers
+  openjdk-17-jdk-headless maven              # Leshan
+)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  [[ "$pkg" == \#* ]] && continue
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  say "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+else
+  say "Debian packages present"
+fi
+
+if [ ! -x node_modules/.bin/vitest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund
+else
+  say "npm packages present"
+fi
+
+LESHAN=org.eclipse.leshan:leshan-server-demo:2.0.0-M4:jar:jar-with-dependencies
+LESHAN_JAR="$HOME/.m2/repository/org/eclipse/leshan/leshan-server-demo/2.0.0-M4/leshan-server-demo-2.0.0-M4-jar-with-dependencies.jar"
+if [ ! -f "$LESHAN_JAR" ]; then
+  say "fetching Leshan ($LESHAN) from Maven Central"
+  mvn -q dependency:get -Dartifact="$LESHAN" -Dtransitive=false
+else
+  say "Leshan present"
+fi
