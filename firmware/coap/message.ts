@@ -1,0 +1,338 @@
+// CoAP message model and wire format (RFC 7252 section 3), plus option helpers and the
+// Block1/Block2 option value (RFC 7959). Decoded option values and payloads are views into
+// the datagram (no copy): the datagram must not be reused while the message is in use.
+import { utf8Decode, utf8Encode } from "../lib/bytes";
+
+export interface CoapOption {
+  num: number;
+  value: Uint8Array;
+}
+
+export interface CoapMessage {
+  type: number;
+  code: number;
+  mid: number;
+  token: Uint8Array;
+  options: CoapOption[];
+  payload: Uint8Array | null;
+}
+
+export interface BlockValue {
+  num: number;
+  more: boolean;
+  szx: number;
+}
+
+export const CON = 0;
+export const NON = 1;
+export const ACK = 2;
+export const RST = 3;
+
+export const EMPTY = 0;
+export const GET = 1;
+export const POST = 2;
+export const PUT = 3;
+export const DELETE = 4;
+export const FETCH = 5;
+export const IPATCH = 7;
+
+export const CREATED = 0x41;
+export const DELETED = 0x42;
+export const VALID = 0x43;
+export const CHANGED = 0x44;
+export const CONTENT = 0x45;
+export const CONTINUE = 0x5f;
+export const BAD_REQUEST = 0x80;
+export const UNAUTHORIZED = 0x81;
+export const BAD_OPTION = 0x82;
+export const FORBIDDEN = 0x83;
+export const NOT_FOUND = 0x84;
+export const METHOD_NOT_ALLOWED = 0x85;
+export const NOT_ACCEPTABLE = 0x86;
+export const REQUEST_ENTITY_INCOMPLETE = 0x88;
+export const PRECONDITION_FAILED = 0x8c;
+export const REQUEST_ENTITY_TOO_LARGE = 0x8d;
+export const UNSUPPORTED_CONTENT_FORMAT = 0x8f;
+export const INTERNAL_SERVER_ERROR = 0xa0;
+export const NOT_IMPLEMENTED = 0xa1;
+export const SERVICE_UNAVAILABLE = 0xa3;
+
+export const IF_MATCH = 1;
+export const URI_HOST = 3;
+export const ETAG = 4;
+export const IF_NONE_MATCH = 5;
+export const OBSERVE = 6;
+export const URI_PORT = 7;
+export const LOCATION_PATH = 8;
+export const URI_PATH = 11;
+export const CONTENT_FORMAT = 12;
+export const MAX_AGE = 14;
+export const URI_QUERY = 15;
+export const ACCEPT = 17;
+export const LOCATION_QUERY = 20;
+export const BLOCK2 = 23;
+export const BLOCK1 = 27;
+export const SIZE2 = 28;
+export const PROXY_URI = 35;
+export const SIZE1 = 60;
+
+/** Critical (odd) options this stack processes; any other odd option makes a request fail with 4.02. */
+const KNOWN_CRITICAL = [IF_MATCH, URI_HOST, IF_NONE_MATCH, URI_PORT, URI_PATH, URI_QUERY, ACCEPT, BLOCK2, BLOCK1];
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+export function emptyBytes(): Uint8Array {
+  return EMPTY_BYTES;
+}
+
+export function isRequestCode(code: number): boolean {
+  return code > 0 && code < 32;
+}
+
+export function isResponseCode(code: number): boolean {
+  return code >= 64 && code < 192;
+}
+
+/** "2.05" for 0x45. */
+export function codeToString(code: number): string {
+  const detail = code & 31;
+  return (code >> 5) + "." + (detail < 10 ? "0" : "") + detail;
+}
+
+// ---- encoding ----
+
+function extLen(v: number): number {
+  return v < 13 ? 0 : v < 269 ? 1 : 2;
+}
+
+function nibble(v: number): number {
+  return v < 13 ? v : v < 269 ? 13 : 14;
+}
+
+function putExt(out: Uint8Array, pos: number, v: number): number {
+  if (v >= 269) {
+    v -= 269;
+    out[pos++] = v >> 8;
+    out[pos++] = v & 255;
+  } else if (v >= 13) out[pos++] = v - 13;
+  return pos;
+}
+
+/** Options in number order; equal numbers keep their relative order (repeatable options). */
+function sortedOptions(options: CoapOption[]): CoapOption[] {
+  const out = options.slice(0);
+  for (let i = 1; i < out.length; i++) {
+    const o = out[i];
+    let j = i;
+    while (j > 0 && out[j - 1].num > o.num) {
+      out[j] = out[j - 1];
+      j--;
+    }
+    out[j] = o;
+  }
+  return out;
+}
+
+export function encodeMessage(m: CoapMessage): Uint8Array {
+  const tkl = m.token.length;
+  if (tkl > 8) throw new Error("token too long");
+  const opts = sortedOptions(m.options);
+  let size = 4 + tkl;
+  let prev = 0;
+  for (let i = 0; i < opts.length; i++) {
+    const len = opts[i].value.length;
+    const delta = opts[i].num - prev;
+    if (len > 65804) throw new Error("option too long");
+    size += 1 + extLen(delta) + extLen(len) + len;
+    prev = opts[i].num;
+  }
+  const payload = m.payload;
+  if (payload && payload.length > 0) size += 1 + payload.length;
+
+  const out = new Uint8Array(size);
+  out[0] = 0x40 | ((m.type & 3) << 4) | tkl;
+  out[1] = m.code & 255;
+  out[2] = (m.mid >> 8) & 255;
+  out[3] = m.mid & 255;
+  out.set(m.token, 4);
+  let pos = 4 + tkl;
+  prev = 0;
+  for (let i = 0; i < opts.length; i++) {
+    const value = opts[i].value;
+    const delta = opts[i].num - prev;
+    out[pos++] = (nibble(delta) << 4) | nibble(value.length);
+    pos = putExt(out, pos, delta);
+    pos = putExt(out, pos, value.length);
+    out.set(value, pos);
+    pos += value.length;
+    prev = opts[i].num;
+  }
+  if (payload && payload.length > 0) {
+    out[pos++] = 0xff;
+    out.set(payload, pos);
+  }
+  return out;
+}
+
+// ---- decoding ----
+
+function readExt(b: Uint8Array, pos: number, n: number): number {
+  if (n < 13) return n;
+  if (n === 13) {
+    if (pos >= b.length) throw new Error("truncated option");
+    return b[pos] + 13;
+  }
+  if (n === 14) {
+    if (pos + 1 >= b.length) throw new Error("truncated option");
+    return ((b[pos] << 8) | b[pos + 1]) + 269;
+  }
+  throw new Error("reserved option nibble");
+}
+
+/** Parses one datagram; throws Error on any format error (RFC 7252 section 3). */
+export function decodeMessage(b: Uint8Array): CoapMessage {
+  if (b.length < 4) throw new Error("short header");
+  if (b[0] >> 6 !== 1) throw new Error("bad version");
+  const tkl = b[0] & 15;
+  if (tkl > 8) throw new Error("bad token length");
+  const code = b[1];
+  if (code === EMPTY && b.length !== 4) throw new Error("non-empty empty message");
+  if (4 + tkl > b.length) throw new Error("truncated token");
+  const m: CoapMessage = {
+    type: (b[0] >> 4) & 3,
+    code: code,
+    mid: (b[2] << 8) | b[3],
+    token: b.subarray(4, 4 + tkl),
+    options: [],
+    payload: null,
+  };
+  let pos = 4 + tkl;
+  let num = 0;
+  while (pos < b.length) {
+    const head = b[pos++];
+    if (head === 0xff) {
+      if (pos >= b.length) throw new Error("empty payload after marker");
+      m.payload = b.subarray(pos);
+      break;
+    }
+    const delta = readExt(b, pos, head >> 4);
+    pos += extLen(delta);
+    const len = readExt(b, pos, head & 15);
+    pos += extLen(len);
+    if (pos + len > b.length) throw new Error("truncated option value");
+    num += delta;
+    m.options.push({ num: num, value: b.subarray(pos, pos + len) });
+    pos += len;
+  }
+  return m;
+}
+
+// ---- option helpers ----
+
+export function addOption(m: CoapMessage, num: number, value: Uint8Array): void {
+  m.options.push({ num: num, value: value });
+}
+
+/** Minimal big-endian bytes of an unsigned integer (0 encodes as zero bytes). */
+export function uintBytes(v: number): Uint8Array {
+  let n = 0;
+  for (let t = v; t >= 1 && n < 4; t = Math.floor(t / 256)) n++;
+  const out = new Uint8Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = v & 255;
+    v = Math.floor(v / 256);
+  }
+  return out;
+}
+
+export function bytesToUint(b: Uint8Array): number {
+  let v = 0;
+  for (let i = 0; i < b.length; i++) v = v * 256 + b[i];
+  return v;
+}
+
+export function addUintOption(m: CoapMessage, num: number, v: number): void {
+  addOption(m, num, uintBytes(v));
+}
+
+export function addStringOption(m: CoapMessage, num: number, s: string): void {
+  addOption(m, num, utf8Encode(s));
+}
+
+export function getOption(m: CoapMessage, num: number): CoapOption | null {
+  for (let i = 0; i < m.options.length; i++) if (m.options[i].num === num) return m.options[i];
+  return null;
+}
+
+export function getOptions(m: CoapMessage, num: number): CoapOption[] {
+  const out: CoapOption[] = [];
+  for (let i = 0; i < m.options.length; i++) if (m.options[i].num === num) out.push(m.options[i]);
+  return out;
+}
+
+/** The option's unsigned value, or -1 when the option is absent. */
+export function getUintOption(m: CoapMessage, num: number): number {
+  const o = getOption(m, num);
+  return o ? bytesToUint(o.value) : -1;
+}
+
+/** UTF-8 values of every such option; throws Error on invalid UTF-8. */
+export function getStringOptions(m: CoapMessage, num: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < m.options.length; i++) if (m.options[i].num === num) out.push(utf8Decode(m.options[i].value));
+  return out;
+}
+
+export function uriPath(m: CoapMessage): string[] {
+  return getStringOptions(m, URI_PATH);
+}
+
+export function uriQuery(m: CoapMessage): string[] {
+  return getStringOptions(m, URI_QUERY);
+}
+
+export function removeOptions(m: CoapMessage, num: number): void {
+  const kept: CoapOption[] = [];
+  for (let i = 0; i < m.options.length; i++) if (m.options[i].num !== num) kept.push(m.options[i]);
+  m.options = kept;
+}
+
+/** Replaces the Uri-Path options with the segments of "/rd/abc" (empty segments skipped). */
+export function setUriPath(m: CoapMessage, path: string): void {
+  removeOptions(m, URI_PATH);
+  const parts = path.split("/");
+  for (let i = 0; i < parts.length; i++) if (parts[i].length > 0) addStringOption(m, URI_PATH, parts[i]);
+}
+
+export function hasUnknownCriticalOption(m: CoapMessage): boolean {
+  for (let i = 0; i < m.options.length; i++) {
+    const num = m.options[i].num;
+    if (num & 1 && KNOWN_CRITICAL.indexOf(num) < 0) return true;
+  }
+  return false;
+}
+
+// ---- Block1/Block2 (RFC 7959 section 2.2) ----
+
+export function blockSize(szx: number): number {
+  return 16 << szx;
+}
+
+export function encodeBlock(num: number, more: boolean, szx: number): number {
+  return num * 16 + (more ? 8 : 0) + (szx & 7);
+}
+
+/** Decodes an option value; null for the reserved szx 7 or a value longer than 3 bytes. */
+export function decodeBlock(v: number): BlockValue | null {
+  if ((v & 7) === 7 || v > 0xffffff) return null;
+  return { num: Math.floor(v / 16), more: (v & 8) !== 0, szx: v & 7 };
+}
+
+export function getBlockOption(m: CoapMessage, num: number): BlockValue | null {
+  const v = getUintOption(m, num);
+  return v < 0 ? null : decodeBlock(v);
+}
+
+export function addBlockOption(m: CoapMessage, num: number, block: number, more: boolean, szx: number): void {
+  addUintOption(m, num, encodeBlock(block, more, szx));
+}
