@@ -1,0 +1,23 @@
+import { EV_CONSOLE_LINE } from "./codes";
+import { onEvent } from "./events";
+
+const buf = new Uint8Array(256);
+let lineHandler: (line: string) => void = function () {};
+
+function onConsole(): void {
+  let n: number;
+  while ((n = __hal.console_read(buf)) > 0) {
+    let s = "";
+    for (let i = 0; i < n; i++) s += String.fromCharCode(buf[i]);
+    lineHandler(s);
+  }
+}
+
+export function consoleInit(fn: (line: string) => void): void {
+  lineHandler = fn;
+  onEvent(EV_CONSOLE_LINE, onConsole);
+}
+
+export function consoleWrite(line: string): void {
+  __hal.console_write(line + "\n");
+}

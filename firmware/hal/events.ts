@@ -1,0 +1,43 @@
+// The one entry the C main loop calls: routes each event to its handler, runs due timers,
+// then re-arms the single HAL wake-up for the earliest pending timer.
+import { Scheduler } from "../lib/scheduler";
+import { logErr } from "../lib/log";
+import { rearm } from "./timer";
+
+export type EventHandler = (handle: number, arg: number) => void;
+
+const handlers: (EventHandler | undefined)[] = [];
+let sched: Scheduler | null = null;
+
+export function onEvent(kind: number, fn: EventHandler): void {
+  handlers[kind] = fn;
+}
+
+function dispatch(kind: number, handle: number, arg: number): void {
+  __hal.sys_watchdog_kick();
+  try {
+    const fn = handlers[kind];
+    if (fn) fn(handle, arg);
+  } catch (e) {
+    logErr("app", "event " + kind + " failed: " + (e as Error).message);
+  }
+  pump();
+}
+
+/** Runs due timers and re-arms the wake-up; also called once at the end of boot. */
+export function pump(): void {
+  if (!sched) return;
+  try {
+    sched.run();
+  } catch (e) {
+    logErr("app", "timer failed: " + (e as Error).message);
+    sched.run();
+  }
+  rearm(sched);
+}
+
+export function installDispatcher(s: Scheduler): void {
+  sched = s;
+  handlers.length = 0;
+  __hal.dispatch = dispatch;
+}

@@ -1,0 +1,95 @@
+// The configuration in the store: one TLV record per /0../2 instance (id = oid << 8 | iid),
+// an index of those records, and small records for the endpoint name.
+import { CF_TLV, encodeContent, decodeContent } from "../formats/content-format";
+import { Entry } from "../formats/model";
+import { utf8Encode, utf8Decode } from "../lib/bytes";
+import { logWrn } from "../lib/log";
+import { storeRead, storeCommit } from "../hal/store";
+import { Registry, W_BOOT } from "./registry";
+
+export const REC_INDEX = 0x7f00;
+export const REC_ENDPOINT = 0x7f01;
+const CONFIG_OBJECTS = [0, 1, 2];
+
+function readIndex(): number[] {
+  const ids: number[] = [];
+  let b: Uint8Array | null = null;
+  try {
+    b = storeRead(REC_INDEX);
+  } catch (e) {
+    logWrn("persist", (e as Error).message);
+  }
+  if (!b) return ids;
+  if (b.length % 2 !== 0) {
+    logWrn("persist", "index record corrupt, ignored");
+    return ids;
+  }
+  for (let i = 0; i < b.length; i += 2) ids.push((b[i] << 8) | b[i + 1]);
+  return ids;
+}
+
+/** Loads every stored instance into reg; returns how many were loaded. */
+export function loadConfig(reg: Registry): number {
+  const ids = readIndex();
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const oid = ids[i] >> 8;
+    const iid = ids[i] & 255;
+    try {
+      if (CONFIG_OBJECTS.indexOf(oid) < 0) throw new Error("unknown object");
+      const b = storeRead(ids[i]);
+      if (!b) throw new Error("missing");
+      const entries = decodeContent(CF_TLV, [oid, iid], b, reg.types);
+      if (reg.write([oid, iid], entries, W_BOOT) >= 0x80) throw new Error("rejected");
+      n++;
+    } catch (e) {
+      reg.removeInst(oid, iid);
+      logWrn("persist", "record 0x" + ids[i].toString(16) + " skipped: " + (e as Error).message);
+    }
+  }
+  return n;
+}
+
+/** Stores the /0../2 instances of src (a live or staged registry) atomically; 0 or a HAL error. */
+export function saveConfig(src: Registry): number {
+  const old = readIndex();
+  const ids: number[] = [];
+  const data: (Uint8Array | null)[] = [];
+  const index: number[] = [];
+  for (let k = 0; k < CONFIG_OBJECTS.length; k++) {
+    const o = src.obj(CONFIG_OBJECTS[k]);
+    if (!o) continue;
+    for (let i = 0; i < o.insts.length; i++) {
+      const path = [o.def.id, o.insts[i].id];
+      if (path[1] > 255) continue;
+      const out: Entry[] = [];
+      src.read(path, out, false);
+      ids.push((path[0] << 8) | path[1]);
+      data.push(encodeContent(CF_TLV, path, out, src.types));
+      index.push(path[0], path[1]);
+    }
+  }
+  for (let i = 0; i < old.length; i++) {
+    if (ids.indexOf(old[i]) < 0) {
+      ids.push(old[i]);
+      data.push(null);
+    }
+  }
+  ids.push(REC_INDEX);
+  data.push(new Uint8Array(index));
+  return storeCommit(ids, data);
+}
+
+export function loadEndpoint(): string {
+  try {
+    const b = storeRead(REC_ENDPOINT);
+    return b ? utf8Decode(b) : "";
+  } catch (e) {
+    logWrn("persist", "endpoint record corrupt");
+    return "";
+  }
+}
+
+export function saveEndpoint(name: string): number {
+  return storeCommit([REC_ENDPOINT], [utf8Encode(name)]);
+}
