@@ -62,8 +62,23 @@ function boardModule(board: Board): string {
   return `export var BOARD = ${JSON.stringify(info)};\n`;
 }
 
+// Property names the minifier must keep: everything the engine and the HAL declare (their
+// objects are not ours to rename) and the SenML labels, which are data on the wire.
+const WIRE_NAMES = ["bver", "bn", "bt", "bu", "bv", "bs", "n", "u", "v", "vs", "vb", "vd", "s", "t", "ut", "vlo"];
+
+function reservedProperties(): RegExp {
+  const names = new Set<string>(WIRE_NAMES.concat(["prototype", "constructor", "__proto__"]));
+  for (const lib of ["firmware/types/engine-es5.d.ts", "firmware/hal/native.d.ts"]) {
+    const scanner = ts.createScanner(ts.ScriptTarget.ES5, true, ts.LanguageVariant.Standard, readFileSync(join(root, lib), "utf8"));
+    for (let k = scanner.scan(); k !== ts.SyntaxKind.EndOfFileToken; k = scanner.scan()) {
+      if (k === ts.SyntaxKind.Identifier) names.add(scanner.getTokenText());
+    }
+  }
+  return new RegExp(`^(${[...names].join("|")})$`);
+}
+
 /** Bundles the ES5 output into one minified script with the board's own info module. */
-export async function bundleFirmware(board: Board, outDir: string): Promise<string> {
+export async function bundleFirmware(board: Board, outDir: string, opts: { metafile?: boolean } = {}): Promise<string> {
   const boardJs = join(JS_OUT, "board.js");
   const result = await esbuild.build({
     entryPoints: [join(JS_OUT, "main.js")],
@@ -72,7 +87,12 @@ export async function bundleFirmware(board: Board, outDir: string): Promise<stri
     target: "es5",
     minify: true,
     write: false,
+    metafile: !!opts.metafile,
     legalComments: "none",
+    // The firmware's own property names are shortened: they are most of the bytes the meter
+    // keeps resident. The type checker already proved every other name is the engine's.
+    mangleProps: /./,
+    reserveProps: reservedProperties(),
     plugins: [{
       name: "board-info",
       setup(b) {
@@ -83,6 +103,7 @@ export async function bundleFirmware(board: Board, outDir: string): Promise<stri
   });
   const bundle = result.outputFiles[0].text;
   mkdirSync(outDir, { recursive: true });
+  if (opts.metafile) writeFileSync(join(outDir, "meta.json"), JSON.stringify(result.metafile));
   const path = join(outDir, "app.js");
   writeFileSync(path, bundle);
   return path;
