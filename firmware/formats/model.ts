@@ -1,0 +1,69 @@
+// The content model every codec shares: a flat list of (path, value) entries.
+
+import { fail } from "../lib/bytes";
+
+export type Value = number | boolean | string | Uint8Array | ObjLink;
+
+export interface ObjLink {
+  objectId: number;
+  instanceId: number;
+}
+
+/**
+ * path is [o,i,r] or [o,i,r,ri]. [o,i] with value null means "this instance exists" (an
+ * instance with no resources in the payload); decoders also use null for [o,i,r] (a multiple
+ * resource with no instances) and for SenML records that carry a name but no value.
+ */
+export interface Entry {
+  path: number[];
+  value: Value | null;
+}
+
+export const T_NONE = 0;
+export const T_STRING = 1;
+export const T_INTEGER = 2;
+export const T_UNSIGNED = 3;
+export const T_FLOAT = 4;
+export const T_BOOLEAN = 5;
+export const T_OPAQUE = 6;
+export const T_TIME = 7;
+export const T_OBJLNK = 8;
+export const T_CORELNK = 9;
+
+/** T_* of a resource; T_NONE when unknown (decoders then keep the raw value). */
+export type TypeLookup = (objectId: number, resourceId: number) => number;
+
+/** Instance id used when a TLV Create payload carries resources without an instance. */
+export const NO_ID = 65535;
+
+export function pathToString(path: number[]): string {
+  return "/" + path.join("/");
+}
+
+/** "/3/0/1" -> [3,0,1]; "/" -> []. Throws on anything else that is not an LwM2M path. */
+export function parsePath(s: string): number[] {
+  if (s.charAt(0) !== "/") fail("path: must start with /");
+  const path: number[] = [];
+  if (s.length === 1) return path;
+  const parts = s.substring(1).split("/");
+  if (parts.length > 4) fail("path: too many levels");
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    let v = 0;
+    if (p.length === 0 || p.length > 5) fail("path: bad segment");
+    for (let k = 0; k < p.length; k++) {
+      const d = p.charCodeAt(k) - 48;
+      if (d < 0 || d > 9) fail("path: non-numeric segment");
+      v = v * 10 + d;
+    }
+    if (v > 65535) fail("path: id above 65535");
+    path.push(v);
+  }
+  return path;
+}
+
+export function pathStartsWith(path: number[], prefix: number[]): boolean {
+  if (path.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (path[i] !== prefix[i]) return false;
+  return true;
+}

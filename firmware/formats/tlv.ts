@@ -1,0 +1,170 @@
+// OMA TLV (content-format 11542), LwM2M 1.1 Core section 7.4.3.
+
+import { ByteReader, ByteWriter, copyBytes, fail, readFloat, readInt, utf8Decode, utf8Encode } from "../lib/bytes";
+import {
+  Entry, ObjLink, TypeLookup, Value, NO_ID, pathStartsWith, pathToString,
+  T_STRING, T_INTEGER, T_UNSIGNED, T_FLOAT, T_BOOLEAN, T_OPAQUE, T_TIME, T_OBJLNK, T_CORELNK,
+} from "./model";
+import { typeFor } from "./values";
+
+const OBJ_INST = 0x00;
+const RES_INST = 0x40;
+const MULTI = 0x80;
+const RES = 0xc0;
+
+// Path level an element's identifier sits at, by element type (bits 7-6).
+const LEVEL = [1, 3, 2, 2];
+
+const f32 = new DataView(new ArrayBuffer(4));
+
+function comparePaths(a: Entry, b: Entry): number {
+  const p = a.path;
+  const q = b.path;
+  for (let k = 0; k < p.length && k < q.length; k++) if (p[k] !== q[k]) return p[k] - q[k];
+  return p.length - q.length;
+}
+
+function intSize(v: number, unsigned: boolean): number {
+  for (let n = 1; n < 8; n *= 2) {
+    const lim = Math.pow(2, 8 * n - (unsigned ? 0 : 1));
+    if (v < lim && v >= -lim) return n;
+  }
+  return 8;
+}
+
+function encodeValue(path: number[], v: Value | null, types: TypeLookup): Uint8Array {
+  if (v === null) fail("tlv: no value for " + pathToString(path));
+  const t = typeFor(types, path, v);
+  if (t === T_STRING || t === T_CORELNK) return utf8Encode(v as string);
+  if (t === T_OPAQUE) return v as Uint8Array;
+  const w = new ByteWriter(8);
+  if (t === T_BOOLEAN) w.u8(v ? 1 : 0);
+  else if (t === T_OBJLNK) {
+    w.u16((v as ObjLink).objectId);
+    w.u16((v as ObjLink).instanceId);
+  } else if (t === T_FLOAT) {
+    f32.setFloat32(0, v as number);
+    w.float(v as number, f32.getFloat32(0) === v || v !== v ? 4 : 8);
+  } else w.int(v as number, intSize(v as number, t === T_UNSIGNED));
+  return w.finish();
+}
+
+function writeHeader(w: ByteWriter, type: number, id: number, len: number): void {
+  if (!(id >= 0 && id <= 65535)) fail("tlv: bad identifier");
+  if (len > 0xffffff) fail("tlv: value too long");
+  const lt = len < 8 ? 0 : len < 0x100 ? 1 : len < 0x10000 ? 2 : 3;
+  w.u8(type | (id > 255 ? 0x20 : 0) | (lt << 3) | (lt ? 0 : len));
+  if (id > 255) w.u16(id);
+  else w.u8(id);
+  if (lt) w.int(len, lt);
+}
+
+// Encodes sorted entries [from, to) whose ids at `depth` become the elements of this level.
+function encodeLevel(list: Entry[], from: number, to: number, depth: number, types: TypeLookup): Uint8Array {
+  const w = new ByteWriter(64);
+  let i = from;
+  while (i < to) {
+    const e = list[i];
+    if (e.path.length <= depth) {
+      // an "exists" marker of the enclosing element, already written as that element
+      if (e.value !== null) fail("tlv: value above its level at " + pathToString(e.path));
+      i++;
+      continue;
+    }
+    const id = e.path[depth];
+    let j = i + 1;
+    while (j < to && list[j].path[depth] === id) j++;
+    let type: number;
+    let body: Uint8Array;
+    if (depth === 1) {
+      type = OBJ_INST;
+      body = encodeLevel(list, i, j, 2, types);
+    } else if (depth === 2 && list[j - 1].path.length === 4) {
+      type = MULTI;
+      body = encodeLevel(list, i, j, 3, types);
+    } else {
+      if (j - i > 1) fail("tlv: duplicate entry " + pathToString(e.path));
+      // [o,i,r] without a value: a multiple resource with no instances
+      type = depth === 3 ? RES_INST : e.value === null ? MULTI : RES;
+      body = type === MULTI ? new Uint8Array(0) : encodeValue(e.path, e.value, types);
+    }
+    writeHeader(w, type, id, body.length);
+    w.bytes(body);
+    i = j;
+  }
+  return w.finish();
+}
+
+/**
+ * base [o]: object instances; [o,i]: resources; [o,i,r]: one resource (a multiple resource
+ * when entries are resource instances); [o,i,r,ri]: one resource instance.
+ */
+export function encodeTlv(base: number[], entries: Entry[], types: TypeLookup): Uint8Array {
+  if (base.length < 1 || base.length > 4) fail("tlv: bad base path");
+  for (let k = 0; k < entries.length; k++) {
+    const p = entries[k].path;
+    if (p.length < 2 || p.length > 4 || !pathStartsWith(p, base)) fail("tlv: entry outside " + pathToString(base));
+  }
+  const sorted = entries.slice().sort(comparePaths);
+  return encodeLevel(sorted, 0, sorted.length, base.length === 1 ? 1 : base.length === 4 ? 3 : 2, types);
+}
+
+function decodeValue(v: Uint8Array, t: number): Value {
+  const n = v.length;
+  switch (t) {
+    case T_STRING:
+    case T_CORELNK:
+      return utf8Decode(v);
+    case T_INTEGER:
+    case T_TIME:
+    case T_UNSIGNED:
+      if (n === 0 || n > 8 || n & (n - 1)) fail("tlv: bad integer length");
+      return readInt(v, 0, n, t !== T_UNSIGNED);
+    case T_FLOAT:
+      if (n !== 4 && n !== 8) fail("tlv: bad float length");
+      return readFloat(v, 0, n);
+    case T_BOOLEAN:
+      if (n !== 1 || v[0] > 1) fail("tlv: bad boolean");
+      return v[0] === 1;
+    case T_OBJLNK:
+      if (n !== 4) fail("tlv: bad objlnk length");
+      return { objectId: readInt(v, 0, 2, false), instanceId: readInt(v, 2, 2, false) };
+  }
+  return copyBytes(v); // opaque, or unknown type: the raw bytes
+}
+
+// Decodes the elements in b[pos, end) below `parent`. Only the top level may restate the last
+// id of the base path (a wrapper) or omit the instance (Create on /o), so nesting stays <= 3.
+function decodeLevel(b: Uint8Array, pos: number, end: number, parent: number[], top: boolean, out: Entry[], types: TypeLookup): void {
+  const r = new ByteReader(b, "tlv", pos, end);
+  while (r.left() > 0) {
+    const t = r.u8();
+    const id = r.uint(t & 0x20 ? 2 : 1);
+    const lt = (t >> 3) & 3;
+    const len = lt ? r.uint(lt) : t & 7;
+    if (len > r.left()) fail("tlv: length past end");
+    const start = r.pos;
+    r.pos += len;
+    const kind = t & 0xc0;
+    const level = LEVEL[kind >> 6];
+    let path: number[];
+    if (level === parent.length) path = parent.concat([id]);
+    else if (top && level === parent.length - 1 && parent[level] === id) path = parent.slice();
+    else if (top && level === 2 && parent.length === 1) path = [parent[0], NO_ID, id];
+    else fail("tlv: unexpected element at " + pathToString(parent));
+    if (kind === OBJ_INST || kind === MULTI) {
+      const count = out.length;
+      decodeLevel(b, start, start + len, path, false, out, types);
+      if (out.length === count) out.push({ path: path, value: null });
+    } else {
+      out.push({ path: path, value: decodeValue(b.subarray(start, start + len), types(path[0], path[2])) });
+    }
+  }
+}
+
+export function decodeTlv(base: number[], payload: Uint8Array, types: TypeLookup): Entry[] {
+  if (base.length < 1 || base.length > 4) fail("tlv: bad base path");
+  const out: Entry[] = [];
+  decodeLevel(payload, 0, payload.length, base, true, out, types);
+  return out;
+}
