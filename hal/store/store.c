@@ -10,6 +10,7 @@
 #include "flash.h"
 #include "hal_store.h"
 #include "store.h"
+#include "sha256.h"
 #include "store_crypto.h"
 
 #if BOARD_STORE_SECTORS < 2
@@ -899,7 +900,7 @@ static int load(const entry *e, uint8_t *out, size_t cap)
     return rc;
 }
 
-int hal_store_read(int id, uint8_t *out, size_t out_cap)
+int store_read_raw(int id, uint8_t *out, size_t out_cap)
 {
     entry *e;
     int rc = check_ready();
@@ -917,6 +918,26 @@ int hal_store_read(int id, uint8_t *out, size_t out_cap)
     } else if (rc == HAL_EAUTH) {
         report_hex("no device key to decrypt credential, id", (uint32_t) id);
     }
+    return rc;
+}
+
+/* Secrets stay in C: the firmware reading a secret part gets its fingerprint, the first
+ * STORE_FINGERPRINT_BYTES of its SHA-256, never the bytes. */
+int hal_store_read(int id, uint8_t *out, size_t out_cap)
+{
+    static uint8_t secret[STORE_MAX_DATA];
+    uint8_t digest[32];
+    int rc;
+    if (!store_is_secret(id)) return store_read_raw(id, out, out_cap);
+    if (out_cap < STORE_FINGERPRINT_BYTES) return HAL_ETOOBIG;
+    rc = store_read_raw(id, secret, sizeof secret);
+    if (rc >= 0) {
+        sha256(secret, (size_t) rc, digest);
+        memcpy(out, digest, STORE_FINGERPRINT_BYTES);
+        rc = STORE_FINGERPRINT_BYTES;
+    }
+    memset(secret, 0, sizeof secret);
+    memset(digest, 0, sizeof digest);
     return rc;
 }
 

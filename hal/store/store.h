@@ -19,6 +19,24 @@
 
 #define STORE_CREDENTIAL_ID 0x8000 /* ids from here on are credentials */
 
+/* Credential handle h (1..255) names the records 0x8000 | h << 4 | part. */
+#define STORE_CRED_MODE 0       /* security mode, 1 byte (/0/x/2) */
+#define STORE_CRED_IDENTITY 1   /* PSK identity or own certificate (/0/x/3) */
+#define STORE_CRED_SERVER_KEY 2 /* server certificate or trust anchor (/0/x/4) */
+#define STORE_CRED_SECRET 3     /* PSK or private key (/0/x/5): never returned to the firmware */
+#define STORE_CRED_USAGE 4      /* certificate usage, 1 byte (/0/x/15) */
+#define STORE_CRED_ID(h, part) (STORE_CREDENTIAL_ID | ((h) << 4) | (part))
+#define STORE_FINGERPRINT_BYTES 8
+
+static inline int store_is_secret(int id)
+{
+    return id >= STORE_CREDENTIAL_ID && (id & 0xF) == STORE_CRED_SECRET;
+}
+
+/* The real bytes of any record, for C consumers such as the DTLS offload. hal_store_read is
+ * the same except that it answers a secret part with its fingerprint. */
+int store_read_raw(int id, uint8_t *out, size_t out_cap);
+
 /* Call once at boot before any hal_store_*: scans the flash, rebuilds the index, finishes an
  * interrupted compaction and reports what it skipped through store_report(). Returns HAL_OK,
  * or HAL_EIO when the flash cannot be read/written (hal_store_* then return HAL_ECLOSED). */

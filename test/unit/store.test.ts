@@ -43,7 +43,7 @@ const RAM_BUILDS: RamBuild[] = [
 
 function buildRam(b: RamBuild): string {
   const crypto = b.crypto ? ["hal/store/store_crypto.c"] : ["hal/store/store_crypto_none.c"];
-  return gcc(b.name, [...b.defines, "hal/store/store.c", ...crypto, "test/c/test_store.c", ...(b.crypto ? ["-lmbedcrypto"] : [])]);
+  return gcc(b.name, [...b.defines, "hal/store/store.c", "hal/store/sha256.c", ...crypto, "test/c/test_store.c", ...(b.crypto ? ["-lmbedcrypto"] : [])]);
 }
 
 describe("store engine over a RAM flash", () => {
@@ -76,7 +76,7 @@ describe("store on the host flash driver, with power cuts", () => {
 
   beforeAll(() => {
     mkdirSync(outDir, { recursive: true });
-    exe = gcc("test_store_file", [...HOST_GEOMETRY, "hal/store/store.c", "hal/store/store_crypto.c",
+    exe = gcc("test_store_file", [...HOST_GEOMETRY, "hal/store/store.c", "hal/store/sha256.c", "hal/store/store_crypto.c",
       "boards/host/flash_file.c", "test/c/test_store_file.c", "-lmbedcrypto"]);
   });
 
