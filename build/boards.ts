@@ -12,7 +12,7 @@ export interface Board {
   js: { heapBytes: number; app: "bytecode" | "source" };
   hal: {
     link: { handles: number; mtu: number };
-    dtls: { sessions: number };
+    dtls: { sessions: number; sessionBytes?: number };
     store: { sectorBytes: number; sectors: number };
     console: { lineBytes: number };
     events: { ring: number };
