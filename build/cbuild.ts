@@ -99,6 +99,38 @@ function cFilesIn(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
+/** Small, exact patches to the copy of Debian's duktape.c, each applied once or the build
+ * fails. They cut what every function loaded from bytecode keeps resident in the JS heap
+ * (measured on the host board, 32-bit: a one-line function template went from 335 bytes
+ * resident to the figure in test/unit/engine.test.ts). Semantics stay those of a function
+ * compiled from source: the compiler omits both of these too. */
+export const DUKTAPE_PATCHES: { why: string; find: string; replace: string }[] = [
+  {
+    why: "duk__load_func: no .prototype object on loaded functions. They are templates (every closure made from one gets a fresh .prototype in duk_js_push_closure) or the program function, which is called, never constructed.",
+    find: "\tif (DUK_HOBJECT_HAS_CONSTRUCTABLE((duk_hobject *) h_fun)) {\n\t\t/* Restore empty external .prototype only for constructable",
+    replace: "\tif (0 && DUK_HOBJECT_HAS_CONSTRUCTABLE((duk_hobject *) h_fun)) {\n\t\t/* Restore empty external .prototype only for constructable",
+  },
+  {
+    why: "duk__load_func: no empty _Varmap. The compiler drops _Varmap when a function needs none; the loader recreated an empty one on every function, and duk_js_push_closure copies it to every closure.",
+    find: "\tduk_compact_m1(thr);\n\tduk_xdef_prop_stridx_short(thr, -2, DUK_STRIDX_INT_VARMAP, DUK_PROPDESC_FLAGS_NONE);",
+    replace: "\tif (DUK_HOBJECT_GET_ENEXT(duk_known_hobject(thr, -1)) == 0) {\n\t\tduk_pop(thr);\n\t} else {\n\t\tduk_compact_m1(thr);\n\t\tduk_xdef_prop_stridx_short(thr, -2, DUK_STRIDX_INT_VARMAP, DUK_PROPDESC_FLAGS_NONE);\n\t}",
+  },
+  {
+    why: "duk__load_func: the name read from the dump still sets up a named function's own binding (recursion), but is not kept as a .name property, which every closure would copy. Names only serve tracebacks, which are compiled out.",
+    find: "\tduk_xdef_prop_stridx_short(thr, -2, DUK_STRIDX_NAME, DUK_PROPDESC_FLAGS_C);\n#endif /* DUK_USE_FUNC_NAME_PROPERTY */\n\n#if defined(DUK_USE_FUNC_FILENAME_PROPERTY)\n\tp = duk__load_string_raw(thr, p);",
+    replace: "\tduk_pop(thr);\n#endif /* DUK_USE_FUNC_NAME_PROPERTY */\n\n#if defined(DUK_USE_FUNC_FILENAME_PROPERTY)\n\tp = duk__load_string_raw(thr, p);",
+  },
+];
+
+export function patchDuktape(source: string): string {
+  for (const patch of DUKTAPE_PATCHES) {
+    const at = source.indexOf(patch.find);
+    if (at < 0 || source.indexOf(patch.find, at + 1) >= 0) throw new Error(`duktape.c patch does not apply exactly once: ${patch.why}`);
+    source = source.replace(patch.find, patch.replace);
+  }
+  return source;
+}
+
 /** Copies Duktape into out/duktape next to the project's duk_config.h (which includes
  * Debian's, copied as duk_config_debian.h). out/duktape/duktape.c is Debian's duktape.c
  * plus one appended line that includes the stubs of the built-ins compiled out
@@ -109,7 +141,8 @@ export function prepareDuktape(root: string): { dir: string; unit: string } {
   const unit = join(dir, "duktape.c");
   const stubs = "\n/* Appended by build/cbuild.ts: the built-ins compiled out by hal/engine/duk_config.h. */\n" +
     '#include "duk_builtin_stubs.inc"\n';
-  writeIfChanged(unit, Buffer.concat([readFileSync(join(DEBIAN_DUKTAPE, "duktape.c")), Buffer.from(stubs)]));
+  const source = patchDuktape(readFileSync(join(DEBIAN_DUKTAPE, "duktape.c"), "utf8"));
+  writeIfChanged(unit, Buffer.concat([Buffer.from(source), Buffer.from(stubs)]));
   copyIfChanged(join(DEBIAN_DUKTAPE, "duktape.h"), join(dir, "duktape.h"));
   copyIfChanged(join(DEBIAN_DUKTAPE, "duk_config.h"), join(dir, "duk_config_debian.h"));
   copyIfChanged(join(root, "hal/engine/duk_config.h"), join(dir, "duk_config.h"));

@@ -101,7 +101,9 @@ export async function bundleFirmware(board: Board, outDir: string, opts: { metaf
       },
     }],
   });
-  const bundle = result.outputFiles[0].text;
+  // Strict mode gives every closure two extra "thrower" properties (caller, arguments) in
+  // the engine's heap; the type checker already holds the code to what strict mode would.
+  const bundle = result.outputFiles[0].text.replace(/^"use strict";/, "");
   mkdirSync(outDir, { recursive: true });
   if (opts.metafile) writeFileSync(join(outDir, "meta.json"), JSON.stringify(result.metafile));
   const path = join(outDir, "app.js");

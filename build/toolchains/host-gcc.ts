@@ -18,6 +18,9 @@ import {
 } from "../cbuild.ts";
 
 const CC = "gcc";
+// 32-bit like the meter MCUs: the same value and pointer sizes, so the JS heap a host run
+// measures is the heap a meter needs (on x86-64 every Duktape value takes twice the bytes).
+const ARCH = ["-m32"];
 const LIBS = ["-lm"];
 // DTLS offload (hal/dtls): Debian's mbedTLS has no MBEDTLS_PLATFORM_MEMORY, so it is linked
 // statically with calloc/free wrapped; hal/dtls/dtls_alloc_wrap.c sends a session's
@@ -39,18 +42,18 @@ export async function compileBoard(ctx: BoardBuildContext): Promise<string> {
   const objDir = join(ctx.outDir, "obj");
   mkdirSync(objDir, { recursive: true });
   const inc = [...includeDirs(ctx.root, ctx.board.name, ctx.genDir), join(ctx.root, DTLS_DIR)].map((d) => `-I${d}`);
-  const projectJob = (src: string): CompileJob => ({ cc: CC, src, obj: objectPath(ctx.root, objDir, src), flags: [...PROJECT_CFLAGS, ...inc] });
+  const projectJob = (src: string): CompileJob => ({ cc: CC, src, obj: objectPath(ctx.root, objDir, src), flags: [...ARCH, ...PROJECT_CFLAGS, ...inc] });
   const common = commonSources(ctx.root, { mbedtls: true });
   const jobs: CompileJob[] = [
     ...common.filter((s) => !isThirdParty(ctx.root, s)).map(projectJob),
     ...boardSources(ctx.root, ctx.board.name).map(projectJob),
     ...dtlsSources(ctx.root).map(projectJob),
-    { cc: CC, src: appImage, obj: join(objDir, "app_image.o"), flags: [...THIRD_PARTY_CFLAGS, ...inc] },
+    { cc: CC, src: appImage, obj: join(objDir, "app_image.o"), flags: [...ARCH, ...THIRD_PARTY_CFLAGS, ...inc] },
     // Shared with out/tools/dukdump: same compiler, same flags, same configuration.
-    duktapeUnitJob(ctx.root, CC),
+    duktapeUnitJob(ctx.root, CC, ARCH),
   ];
   const objs = await compileAll(jobs);
   const exe = join(ctx.outDir, "meter");
-  await run(CC, [...objs, "-Wl,--gc-sections", "-Wl,--as-needed", "-o", exe, ...LIBS, ...MBEDTLS_LIBS]);
+  await run(CC, [...ARCH, ...objs, "-Wl,--gc-sections", "-Wl,--as-needed", "-o", exe, ...LIBS, ...MBEDTLS_LIBS]);
   return exe;
 }

@@ -1,13 +1,15 @@
 // One CoAP endpoint per server link: reliability (RFC 7252 section 4), request/response
 // matching (section 5), server-side Block1/Block2 (RFC 7959) and observe notifications
-// (RFC 7641). Every deadline lives on the endpoint's single scheduler timer.
+// (RFC 7641). Everything with a deadline is one entry of the endpoint's pending table, and
+// the endpoint's single scheduler timer points at the earliest deadline.
 import { Scheduler } from "../lib/scheduler";
 import { logDbg, logWrn } from "../lib/log";
+import { bytesEqual } from "../lib/bytes";
 import {
   ACK, BAD_OPTION, BAD_REQUEST, BLOCK1, BLOCK2, CoapMessage, CoapOption, CON, CONTENT, CONTINUE, EMPTY,
   INTERNAL_SERVER_ERROR, NON, NOT_FOUND, REQUEST_ENTITY_INCOMPLETE, REQUEST_ENTITY_TOO_LARGE, RST, SIZE1, SIZE2,
   blockSize, decodeMessage, emptyBytes, encodeBlock, encodeMessage, getBlockOption, getUintOption,
-  hasUnknownCriticalOption, isRequestCode, isResponseCode, uintBytes, URI_PATH, URI_QUERY,
+  hasUnknownCriticalOption, isRequestCode, isResponseCode, uintOpt, URI_PATH, URI_QUERY,
 } from "./message";
 
 export interface Transport {
@@ -34,6 +36,8 @@ export interface Exchange {
   respond(code: number, options?: CoapOption[], payload?: Uint8Array | null): void;
 }
 
+type DoneHandler = ((ok: boolean) => void) | null;
+
 const DEFAULTS: CoapParams = {
   ackTimeout: 2000,
   ackRandomFactor: 1.5,
@@ -46,38 +50,34 @@ const DEFAULTS: CoapParams = {
 
 const MOD = "coap";
 const DEDUP_SIZE = 8;
-const NON_NOTES = 4;
 
-// Client request states. Only SENT counts against NSTART=1.
-const QUEUED = 0;
-const SENT = 1; // CON not yet acknowledged, or NON awaiting its response
-const SEPARATE = 2; // empty ACK received, awaiting the separate response
+// What a pending entry is waiting for.
+const QUEUED = 0; // client request held back by NSTART = 1
+const SENT = 1; // client request: CON not yet acknowledged, or NON awaiting its response
+const SEPARATE = 2; // client request: empty ACK received, awaiting the separate response
+const CONFIRM = 3; // CON notification (token set) or separate response awaiting its ACK
+const NON_NOTE = 4; // NON notification: a RST to it cancels the observation
+const DEFERRED = 5; // received CON request: empty ACK unless the response comes first
+const SEEN = 6; // received CON/NON: duplicates get `bytes` (the reply) again
 
-interface ClientRequest {
-  id: number;
-  msg: CoapMessage;
-  handler: ResponseHandler;
+interface Pending {
   state: number;
-  deadline: number; // response wait for NON and separate responses; 0 = none
-}
-
-/** A confirmable message retransmitted until acknowledged. */
-interface Outgoing {
   mid: number;
-  bytes: Uint8Array;
+  /** Request id (client requests), 0 otherwise. */
+  id: number;
+  /** Client request or notification token. */
+  token: Uint8Array | null;
+  /** The client request to send when it leaves the queue. */
+  msg: CoapMessage | null;
+  /** Retransmitted while unacknowledged; for SEEN the cached reply. */
+  bytes: Uint8Array | null;
+  /** Next retransmission or deadline; -1 = none. */
   due: number;
   timeout: number;
   tries: number;
-  req: ClientRequest | null;
-  token: Uint8Array | null; // set for notifications
-  onDone: ((ok: boolean) => void) | null;
-}
-
-/** A recently received CON/NON and the reply that duplicates get. */
-interface Seen {
-  mid: number;
-  expires: number; // 0 = free
-  reply: Uint8Array | null;
+  handler: ResponseHandler | null;
+  onDone: DoneHandler;
+  ex: ServerExchange | null;
 }
 
 interface Upload {
@@ -95,17 +95,10 @@ interface Representation {
   expires: number;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Identifies a resource request for block-wise state: method, Uri-Path and Uri-Query bytes. */
 function requestKey(m: CoapMessage): string {
   let key = "" + m.code;
-  for (let i = 0; i < m.options.length; i++) {
-    const o = m.options[i];
+  for (const o of m.options) {
     if (o.num !== URI_PATH && o.num !== URI_QUERY) continue;
     key += o.num === URI_PATH ? "/" : "?";
     for (let j = 0; j < o.value.length; j++) key += String.fromCharCode(o.value[j]);
@@ -115,28 +108,22 @@ function requestKey(m: CoapMessage): string {
 
 /** Runs an application callback; its exceptions are logged, never thrown into the protocol. */
 function safely(fn: ((a: any, b?: any) => void) | null, a: any, b?: any): void {
-  if (!fn) return;
   try {
-    fn(a, b);
+    if (fn) fn(a, b);
   } catch (e) {
     logWrn(MOD, "callback: " + (e as Error).message);
   }
 }
 
-function earliest(at: number, t: number): number {
-  return at < 0 || t < at ? t : at;
-}
-
 class ServerExchange implements Exchange {
   done = false;
   acked = false; // an empty ACK went out: the response must be a separate CON
-  deadline = 0;
   block1 = -1; // Block1 value echoed in the response to a reassembled request
 
-  constructor(public request: CoapMessage, private ep: CoapEndpoint, readonly seen: Seen) {}
+  constructor(public request: CoapMessage, private ep: CoapEndpoint, readonly seen: Pending) {}
 
   respond(code: number, options?: CoapOption[], payload?: Uint8Array | null): void {
-    this.ep.sendResponse(this, code, options || [], payload || null);
+    sendResponse(this.ep, this, code, options || [], payload || null);
   }
 }
 
@@ -145,29 +132,18 @@ export class CoapEndpoint {
   onObserveCancel: ((token: Uint8Array) => void) | null = null;
   stats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, retransmissions: 0 };
 
-  private p: CoapParams;
-  private mid: number;
-  private nextId = 1;
-  private requests: ClientRequest[] = [];
-  private outgoing: Outgoing[] = [];
-  private seen: Seen[] = [];
-  private seenNext = 0;
-  private deferred: ServerExchange[] = [];
-  private noteMids: number[] = [];
-  private noteTokens: Uint8Array[] = [];
-  private upload: Upload | null = null;
-  private rep: Representation | null = null;
-  private timer = 0;
-  private timerAt = -1;
-  private closed = false;
-  private readonly tick: () => void;
+  p: CoapParams;
+  mid: number;
+  nextId = 1;
+  pending: Pending[] = [];
+  upload: Upload | null = null;
+  rep: Representation | null = null;
+  timer = 0;
+  timerAt = -1;
+  closed = false;
+  readonly tick: () => void;
 
-  constructor(
-    private transport: Transport,
-    private scheduler: Scheduler,
-    private random: () => number,
-    params?: Partial<CoapParams>,
-  ) {
+  constructor(readonly transport: Transport, readonly scheduler: Scheduler, readonly random: () => number, params?: Partial<CoapParams>) {
     const p: any = {};
     const given: any = params || {};
     for (const k in DEFAULTS) p[k] = given[k] !== undefined ? given[k] : (DEFAULTS as any)[k];
@@ -175,11 +151,9 @@ export class CoapEndpoint {
     this.mid = Math.floor(random() * 65536);
     const self = this;
     this.tick = function () {
-      self.onTick();
+      onTick(self);
     };
   }
-
-  // ---- client side ----
 
   request(type: number, code: number, options: CoapOption[], payload: Uint8Array | null, onResponse: ResponseHandler): number {
     const id = this.nextId++;
@@ -190,46 +164,52 @@ export class CoapEndpoint {
     const token = new Uint8Array(4);
     for (let i = 0; i < 4; i++) token[i] = Math.floor(this.random() * 256);
     const msg: CoapMessage = { type: type === NON ? NON : CON, code: code, mid: 0, token: token, options: options, payload: payload };
-    this.requests.push({ id: id, msg: msg, handler: onResponse, state: QUEUED, deadline: 0 });
-    this.pump();
-    this.arm();
+    const r = add(this, QUEUED, 0, token, null, -1);
+    r.id = id;
+    r.msg = msg;
+    r.handler = onResponse;
+    startNext(this);
+    arm(this);
     return id;
   }
 
   /** Forgets a request; its handler is not called. */
   cancel(id: number): void {
-    for (let i = 0; i < this.requests.length; i++) {
-      const r = this.requests[i];
-      if (r.id !== id) continue;
-      this.requests.splice(i, 1);
-      this.dropOutgoing(r);
-      this.pump();
-      this.arm();
-      return;
+    for (const r of this.pending) {
+      if (r.id === id) {
+        remove(this, r);
+        startNext(this);
+        arm(this);
+        return;
+      }
     }
   }
 
   /** Sends a 2.05 notification; onDone(true) on ACK (NON: at once), false on RST, timeout or supersession. */
   notify(token: Uint8Array, options: CoapOption[], payload: Uint8Array | null, confirmable: boolean, onDone?: (ok: boolean) => void): void {
     const done = onDone || null;
-    if (this.closed) {
-      safely(done, false);
-      return;
-    }
-    const m: CoapMessage = { type: confirmable ? CON : NON, code: CONTENT, mid: this.nextMid(), token: token, options: options, payload: payload };
-    const bytes = this.encode(m);
+    if (this.closed) return safely(done, false);
+    const m: CoapMessage = { type: confirmable ? CON : NON, code: CONTENT, mid: nextMid(this), token: token, options: options, payload: payload };
+    const bytes = encode(this, m);
+    let old: Pending | null = null;
+    for (const o of this.pending) if ((o.state === CONFIRM || o.state === NON_NOTE) && o.token && bytesEqual(o.token, token)) old = o;
+    if (old) remove(this, old);
     if (confirmable) {
-      const old = this.findNotification(token);
-      const o = this.transmit(m.mid, bytes, null, token, done);
-      if (old) this.supersede(old, o);
+      const o = transmit(this, m.mid, bytes, token);
+      o.onDone = done;
+      // RFC 7641 4.5.2: a newer CON notification replaces one in flight, keeping its back-off.
+      if (old && old.state === CONFIRM) {
+        o.tries = old.tries;
+        o.timeout = old.timeout;
+        o.due = now(this) + o.timeout;
+        safely(old.onDone, false);
+      }
     } else {
-      const i = this.noteMids.length < NON_NOTES ? this.noteMids.length : m.mid % NON_NOTES;
-      this.noteMids[i] = m.mid;
-      this.noteTokens[i] = token;
-      this.send(bytes);
+      add(this, NON_NOTE, m.mid, token, null, now(this) + this.p.nonLifetime);
+      send(this, bytes);
       safely(done, true);
     }
-    this.arm();
+    arm(this);
   }
 
   /** Entry point for every datagram from the link; never throws. */
@@ -243,422 +223,375 @@ export class CoapEndpoint {
     } catch (e) {
       logDbg(MOD, "drop: " + (e as Error).message);
       // A confirmable message with a format error is rejected (RFC 7252 section 4.2).
-      if (datagram.length >= 4 && datagram[0] >> 4 === 4) this.sendEmpty(RST, (datagram[2] << 8) | datagram[3]);
+      if (datagram.length >= 4 && datagram[0] >> 4 === 4) sendEmpty(this, RST, (datagram[2] << 8) | datagram[3]);
       return;
     }
     try {
-      this.dispatch(m);
+      dispatch(this, m);
     } catch (e) {
       logWrn(MOD, "rx: " + (e as Error).message);
     }
-    this.arm();
+    arm(this);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) this.scheduler.cancel(this.timer);
-    const reqs = this.requests;
-    const outs = this.outgoing;
-    this.requests = [];
-    this.outgoing = [];
-    this.seen = [];
-    this.deferred = [];
+    const all = this.pending;
+    this.pending = [];
     this.upload = null;
     this.rep = null;
-    for (let i = 0; i < reqs.length; i++) safely(reqs[i].handler, null, "closed");
-    for (let i = 0; i < outs.length; i++) safely(outs[i].onDone, false);
-  }
-
-  // ---- sending ----
-
-  private nextMid(): number {
-    this.mid = (this.mid + 1) & 0xffff;
-    return this.mid;
-  }
-
-  private send(bytes: Uint8Array): void {
-    this.stats.sent++;
-    this.stats.bytesSent += bytes.length;
-    try {
-      this.transport.send(bytes);
-    } catch (e) {
-      logWrn(MOD, "send: " + (e as Error).message);
+    for (const p of all) {
+      if (p.handler) safely(p.handler, null, "closed");
+      else if (p.state === CONFIRM) safely(p.onDone, false);
     }
   }
+}
 
-  private sendEmpty(type: number, mid: number): Uint8Array {
-    const bytes = encodeMessage({ type: type, code: EMPTY, mid: mid, token: emptyBytes(), options: [], payload: null });
-    this.send(bytes);
-    return bytes;
+// ---- the pending table ----
+
+function now(ep: CoapEndpoint): number {
+  return ep.scheduler.now();
+}
+
+function add(ep: CoapEndpoint, state: number, mid: number, token: Uint8Array | null, bytes: Uint8Array | null, due: number): Pending {
+  const p: Pending = { state: state, mid: mid, id: 0, token: token, msg: null, bytes: bytes, due: due, timeout: 0, tries: 0, handler: null, onDone: null, ex: null };
+  ep.pending.push(p);
+  return p;
+}
+
+function remove(ep: CoapEndpoint, p: Pending): boolean {
+  const i = ep.pending.indexOf(p);
+  if (i >= 0) ep.pending.splice(i, 1);
+  return i >= 0;
+}
+
+/** The entry an ACK or RST with this MID answers. */
+function findByMid(ep: CoapEndpoint, mid: number): Pending | null {
+  for (const p of ep.pending) if (p.mid === mid && (p.state === SENT || p.state === CONFIRM || p.state === NON_NOTE)) return p;
+  return null;
+}
+
+// ---- sending ----
+
+function nextMid(ep: CoapEndpoint): number {
+  return (ep.mid = (ep.mid + 1) & 0xffff);
+}
+
+function send(ep: CoapEndpoint, bytes: Uint8Array): void {
+  ep.stats.sent++;
+  ep.stats.bytesSent += bytes.length;
+  try {
+    ep.transport.send(bytes);
+  } catch (e) {
+    logWrn(MOD, "send: " + (e as Error).message);
   }
+}
 
-  private encode(m: CoapMessage): Uint8Array {
-    try {
-      return encodeMessage(m);
-    } catch (e) {
-      logWrn(MOD, "encode: " + (e as Error).message);
-      return encodeMessage({ type: m.type, code: INTERNAL_SERVER_ERROR, mid: m.mid, token: m.token, options: [], payload: null });
-    }
+function sendEmpty(ep: CoapEndpoint, type: number, mid: number): Uint8Array {
+  const bytes = encodeMessage({ type: type, code: EMPTY, mid: mid, token: emptyBytes(), options: [], payload: null });
+  send(ep, bytes);
+  return bytes;
+}
+
+function encode(ep: CoapEndpoint, m: CoapMessage): Uint8Array {
+  try {
+    return encodeMessage(m);
+  } catch (e) {
+    logWrn(MOD, "encode: " + (e as Error).message);
+    return encodeMessage({ type: m.type, code: INTERNAL_SERVER_ERROR, mid: m.mid, token: m.token, options: [], payload: null });
   }
+}
 
-  private transmit(mid: number, bytes: Uint8Array, req: ClientRequest | null, token: Uint8Array | null, onDone: ((ok: boolean) => void) | null): Outgoing {
-    const timeout = this.p.ackTimeout * (1 + this.random() * (this.p.ackRandomFactor - 1));
-    const o: Outgoing = { mid: mid, bytes: bytes, due: this.now() + timeout, timeout: timeout, tries: 0, req: req, token: token, onDone: onDone };
-    this.outgoing.push(o);
-    this.send(bytes);
-    return o;
+/** Sends a CON; the entry keeps it for retransmission until acknowledged. */
+function sendConfirmable(ep: CoapEndpoint, o: Pending, bytes: Uint8Array): void {
+  const p = ep.p;
+  o.bytes = bytes;
+  o.timeout = p.ackTimeout * (1 + ep.random() * (p.ackRandomFactor - 1));
+  o.due = now(ep) + o.timeout;
+  send(ep, bytes);
+}
+
+function transmit(ep: CoapEndpoint, mid: number, bytes: Uint8Array, token: Uint8Array | null): Pending {
+  const o = add(ep, CONFIRM, mid, token, null, -1);
+  sendConfirmable(ep, o, bytes);
+  return o;
+}
+
+/** Starts the first queued request unless one is still SENT (NSTART = 1). */
+function startNext(ep: CoapEndpoint): void {
+  let next: Pending | null = null;
+  for (const r of ep.pending) {
+    if (r.state === SENT) return;
+    if (!next && r.state === QUEUED) next = r;
   }
-
-  /** RFC 7641 4.5.2: a newer CON notification replaces one still in flight, keeping its back-off. */
-  private supersede(old: Outgoing, o: Outgoing): void {
-    this.outgoing.splice(this.outgoing.indexOf(old), 1);
-    o.tries = old.tries;
-    o.timeout = old.timeout;
-    o.due = this.now() + o.timeout;
-    safely(old.onDone, false);
+  if (!next || ep.closed) return;
+  const msg = next.msg as CoapMessage;
+  const p = ep.p;
+  msg.mid = next.mid = nextMid(ep);
+  next.state = SENT;
+  const bytes = encode(ep, msg);
+  if (msg.type === CON) sendConfirmable(ep, next, bytes);
+  else {
+    next.due = now(ep) + p.ackTimeout * (Math.pow(2, p.maxRetransmit + 1) - 1) * p.ackRandomFactor; // MAX_TRANSMIT_WAIT
+    send(ep, bytes);
   }
+}
 
-  /** Starts the first queued request unless one is still SENT (NSTART = 1). */
-  private pump(): void {
-    let next: ClientRequest | null = null;
-    for (let i = 0; i < this.requests.length; i++) {
-      const r = this.requests[i];
-      if (r.state === SENT) return;
-      if (!next && r.state === QUEUED) next = r;
-    }
-    if (!next || this.closed) return;
-    const msg = next.msg;
-    msg.mid = this.nextMid();
-    next.state = SENT;
-    const bytes = this.encode(msg);
-    if (msg.type === CON) this.transmit(msg.mid, bytes, next, null, null);
-    else {
-      next.deadline = this.now() + this.maxTransmitWait();
-      this.send(bytes);
-    }
+// ---- receiving ----
+
+function dispatch(ep: CoapEndpoint, m: CoapMessage): void {
+  if (m.type === ACK) return onAck(ep, m);
+  if (m.type === RST) return onReset(ep, m.mid);
+  if (m.code === EMPTY) {
+    if (m.type === CON) sendEmpty(ep, RST, m.mid); // CoAP ping
+    return;
   }
-
-  private maxTransmitWait(): number {
-    const p = this.p;
-    return p.ackTimeout * (Math.pow(2, p.maxRetransmit + 1) - 1) * p.ackRandomFactor;
-  }
-
-  // ---- receiving ----
-
-  private dispatch(m: CoapMessage): void {
-    if (m.type === ACK || m.type === RST) {
-      if (m.type === RST) this.onReset(m.mid);
-      else this.onAck(m);
+  for (const s of ep.pending) {
+    if (s.state === SEEN && s.mid === m.mid) {
+      if (s.bytes) send(ep, s.bytes);
       return;
     }
-    if (m.code === EMPTY) {
-      if (m.type === CON) this.sendEmpty(RST, m.mid); // CoAP ping
-      return;
-    }
-    const dup = this.findSeen(m.mid);
-    if (dup) {
-      if (dup.reply) this.send(dup.reply);
-      return;
-    }
-    const seen = this.remember(m.mid, m.type === CON ? this.p.exchangeLifetime : this.p.nonLifetime);
-    if (isRequestCode(m.code)) this.onServerRequest(m, seen);
-    else if (isResponseCode(m.code)) this.onSeparateResponse(m, seen);
-    else if (m.type === CON) seen.reply = this.sendEmpty(RST, m.mid);
   }
+  const seen = remember(ep, m.mid, m.type === CON ? ep.p.exchangeLifetime : ep.p.nonLifetime);
+  if (isRequestCode(m.code)) onServerRequest(ep, m, seen);
+  else if (isResponseCode(m.code)) onSeparateResponse(ep, m, seen);
+  else if (m.type === CON) seen.bytes = sendEmpty(ep, RST, m.mid);
+}
 
-  private onAck(m: CoapMessage): void {
-    const o = this.findOutgoing(m.mid);
-    if (!o) return; // duplicate or late ACK
-    const r = o.req;
-    if (r && m.code !== EMPTY && !sameBytes(m.token, r.msg.token)) return;
-    this.outgoing.splice(this.outgoing.indexOf(o), 1);
-    if (!r) safely(o.onDone, true);
-    else if (m.code !== EMPTY) this.finish(r, m, null);
-    else {
-      r.state = SEPARATE;
-      r.deadline = this.now() + this.p.exchangeLifetime;
-      this.pump();
+function onAck(ep: CoapEndpoint, m: CoapMessage): void {
+  const o = findByMid(ep, m.mid);
+  if (!o || !o.bytes) return; // duplicate or late ACK, or the MID of a NON
+  if (!o.handler) {
+    remove(ep, o);
+    return safely(o.onDone, true);
+  }
+  if (m.code !== EMPTY) {
+    if (bytesEqual(m.token, o.token as Uint8Array)) finish(ep, o, m, null);
+    return;
+  }
+  o.state = SEPARATE;
+  o.bytes = null;
+  o.due = now(ep) + ep.p.exchangeLifetime;
+  startNext(ep);
+}
+
+function onReset(ep: CoapEndpoint, mid: number): void {
+  const o = findByMid(ep, mid);
+  if (!o) return;
+  if (o.handler) return finish(ep, o, null, "reset");
+  remove(ep, o);
+  if (o.token) {
+    safely(ep.onObserveCancel, o.token);
+    if (o.state === CONFIRM) safely(o.onDone, false);
+  }
+}
+
+function onSeparateResponse(ep: CoapEndpoint, m: CoapMessage, seen: Pending): void {
+  let r: Pending | null = null;
+  for (const q of ep.pending) if (q.handler && q.state !== QUEUED && bytesEqual(q.token as Uint8Array, m.token)) r = q;
+  if (m.type === CON) seen.bytes = sendEmpty(ep, r ? ACK : RST, m.mid);
+  if (r) finish(ep, r, m, null);
+}
+
+function finish(ep: CoapEndpoint, r: Pending, response: CoapMessage | null, error: string | null): void {
+  if (!remove(ep, r)) return;
+  safely(r.handler, response, error);
+  startNext(ep);
+}
+
+/** Records a received MID; the oldest record is dropped when DEDUP_SIZE are kept. */
+function remember(ep: CoapEndpoint, mid: number, lifetime: number): Pending {
+  let count = 0;
+  let oldest: Pending | null = null;
+  for (const s of ep.pending) {
+    if (s.state !== SEEN) continue;
+    if (!oldest) oldest = s;
+    count++;
+  }
+  if (oldest && count >= DEDUP_SIZE) {
+    logDbg(MOD, "dedup full");
+    remove(ep, oldest);
+  }
+  return add(ep, SEEN, mid, null, null, now(ep) + lifetime);
+}
+
+// ---- server side ----
+
+function onServerRequest(ep: CoapEndpoint, m: CoapMessage, seen: Pending): void {
+  const ex = new ServerExchange(m, ep, seen);
+  if (hasUnknownCriticalOption(m)) return ex.respond(BAD_OPTION);
+  if (getUintOption(m, BLOCK1) >= 0 && !acceptBlock1(ep, ex)) return;
+  const b2 = getBlockOption(m, BLOCK2);
+  const rep = ep.rep;
+  if (b2 && b2.num > 0 && rep && rep.key === requestKey(m)) {
+    rep.expires = now(ep) + ep.p.exchangeLifetime;
+    return ex.respond(rep.code, rep.options, rep.payload);
+  }
+  if (!ep.onRequest) return ex.respond(NOT_FOUND);
+  try {
+    ep.onRequest(ex);
+  } catch (e) {
+    logWrn(MOD, "onRequest: " + (e as Error).message);
+    ex.respond(INTERNAL_SERVER_ERROR);
+  }
+  if (!ex.done && m.type === CON) {
+    // Wait briefly for a piggy-backed response before acknowledging empty.
+    add(ep, DEFERRED, m.mid, null, null, now(ep) + ep.p.ackTimeout / 4).ex = ex;
+  }
+}
+
+/** Collects one Block1 block; true when the body is complete and ex.request now holds it. */
+function acceptBlock1(ep: CoapEndpoint, ex: ServerExchange): boolean {
+  const m = ex.request;
+  const b = getBlockOption(m, BLOCK1);
+  if (!b) {
+    ex.respond(BAD_OPTION);
+    return false;
+  }
+  const size = blockSize(b.szx);
+  const offset = b.num * size;
+  const payload = m.payload || emptyBytes();
+  const max = ep.p.maxBodyBytes;
+  const size1 = getUintOption(m, SIZE1);
+  const key = requestKey(m);
+  let up = ep.upload;
+  const need = offset + payload.length;
+  if (need > max || size1 > max) {
+    ep.upload = null;
+    ex.respond(REQUEST_ENTITY_TOO_LARGE, [uintOpt(SIZE1, max)]);
+    return false;
+  }
+  if (b.num === 0) up = ep.upload = { key: key, body: new Uint8Array(size1 > 0 ? size1 : size), length: 0, expires: 0 };
+  else if (!up || up.key !== key || up.length !== offset || up.expires <= now(ep)) {
+    ex.respond(REQUEST_ENTITY_INCOMPLETE);
+    return false;
+  }
+  if (b.more && payload.length !== size) {
+    ep.upload = null;
+    ex.respond(BAD_REQUEST);
+    return false;
+  }
+  if (need > up.body.length) {
+    const grown = new Uint8Array(Math.min(max, Math.max(need, up.body.length * 2)));
+    grown.set(up.body.subarray(0, up.length));
+    up.body = grown;
+  }
+  up.body.set(payload, offset);
+  up.length = need;
+  up.expires = now(ep) + ep.p.exchangeLifetime;
+  if (b.more) {
+    ex.respond(CONTINUE, [uintOpt(BLOCK1, encodeBlock(b.num, true, Math.min(b.szx, ep.p.blockSzx)))]);
+    return false;
+  }
+  ep.upload = null;
+  const options: CoapOption[] = [];
+  for (const o of m.options) if (o.num !== BLOCK1 && o.num !== SIZE1) options.push(o);
+  ex.request = { type: m.type, code: m.code, mid: m.mid, token: m.token, options: options, payload: up.body.subarray(0, up.length) };
+  ex.block1 = encodeBlock(b.num, false, b.szx);
+  return true;
+}
+
+function sendResponse(ep: CoapEndpoint, ex: ServerExchange, code: number, options: CoapOption[], payload: Uint8Array | null): void {
+  if (ex.done || ep.closed) return;
+  ex.done = true;
+  const req = ex.request;
+  const opts = options.slice(0);
+  if (ex.block1 >= 0) opts.push(uintOpt(BLOCK1, ex.block1));
+  const m: CoapMessage = { type: ACK, code: code, mid: req.mid, token: req.token, options: opts, payload: sliceBlock2(ep, req, code, options, opts, payload) };
+  if (m.payload === null && payload && payload.length > 0) m.code = BAD_OPTION; // block beyond the end
+  if (req.type !== CON || ex.acked) {
+    m.type = req.type;
+    m.mid = nextMid(ep);
+  }
+  const bytes = encode(ep, m);
+  if (m.type === CON) transmit(ep, m.mid, bytes, null);
+  else send(ep, bytes);
+  if (m.type === ACK) {
+    ex.seen.bytes = bytes;
+    for (const d of ep.pending) if (d.ex === ex) remove(ep, d);
+  }
+  arm(ep);
+}
+
+/**
+ * Cuts a response body into the block the request asks for (block 0 without Block2) and keeps
+ * the whole representation for the follow-up requests. Returns null for a block past the end.
+ */
+function sliceBlock2(ep: CoapEndpoint, req: CoapMessage, code: number, appOptions: CoapOption[], opts: CoapOption[], payload: Uint8Array | null): Uint8Array | null {
+  const b2 = getBlockOption(req, BLOCK2);
+  let szx = ep.p.blockSzx;
+  const len = payload ? payload.length : 0;
+  if (!payload || (!b2 && len <= blockSize(szx))) return payload;
+  const offset = b2 ? b2.num * blockSize(b2.szx) : 0;
+  if (b2 && b2.szx < szx) szx = b2.szx;
+  const size = blockSize(szx);
+  if (offset >= len) return offset === 0 ? payload : null;
+  if (len > size) {
+    ep.rep = { key: requestKey(req), code: code, options: appOptions, payload: payload, expires: now(ep) + ep.p.exchangeLifetime };
+  }
+  const end = Math.min(offset + size, len);
+  opts.push(uintOpt(BLOCK2, encodeBlock(offset / size, end < len, szx)));
+  if (offset === 0) opts.push(uintOpt(SIZE2, len));
+  return payload.subarray(offset, end);
+}
+
+// ---- the timer ----
+
+/** Handles the first entry whose deadline has passed; false when none has. */
+function expireOne(ep: CoapEndpoint, t: number): boolean {
+  let o: Pending | null = null;
+  for (const p of ep.pending) {
+    if (p.due >= 0 && p.due <= t) {
+      o = p;
+      break;
     }
   }
-
-  private onReset(mid: number): void {
-    const o = this.findOutgoing(mid);
-    if (o) {
-      this.outgoing.splice(this.outgoing.indexOf(o), 1);
-      if (o.req) this.finish(o.req, null, "reset");
-      else if (o.token) this.observeCancelled(o.token, o.onDone);
-      return;
-    }
-    for (let i = 0; i < this.requests.length; i++) {
-      const r = this.requests[i];
-      if (r.state === SENT && r.msg.mid === mid) return this.finish(r, null, "reset");
-    }
-    const n = this.noteMids.indexOf(mid);
-    if (n >= 0) {
-      this.noteMids[n] = -1;
-      this.observeCancelled(this.noteTokens[n], null);
-    }
-  }
-
-  private observeCancelled(token: Uint8Array, onDone: ((ok: boolean) => void) | null): void {
-    safely(this.onObserveCancel, token);
-    safely(onDone, false);
-  }
-
-  private onSeparateResponse(m: CoapMessage, seen: Seen): void {
-    let r: ClientRequest | null = null;
-    for (let i = 0; i < this.requests.length; i++) {
-      const q = this.requests[i];
-      if (q.state !== QUEUED && sameBytes(q.msg.token, m.token)) r = q;
-    }
-    if (m.type === CON) seen.reply = this.sendEmpty(r ? ACK : RST, m.mid);
-    if (r) this.finish(r, m, null);
-  }
-
-  private finish(r: ClientRequest, response: CoapMessage | null, error: string | null): void {
-    const i = this.requests.indexOf(r);
-    if (i < 0) return;
-    this.requests.splice(i, 1);
-    this.dropOutgoing(r);
-    safely(r.handler, response, error);
-    this.pump();
-  }
-
-  // ---- server side ----
-
-  private onServerRequest(m: CoapMessage, seen: Seen): void {
-    const ex = new ServerExchange(m, this, seen);
-    if (hasUnknownCriticalOption(m)) return ex.respond(BAD_OPTION);
-    if (m.options.length > 0 && getUintOption(m, BLOCK1) >= 0 && !this.acceptBlock1(ex)) return;
-    const b2 = getBlockOption(m, BLOCK2);
-    const rep = this.rep;
-    if (b2 && b2.num > 0 && rep && rep.key === requestKey(m)) {
-      rep.expires = this.now() + this.p.exchangeLifetime;
-      return ex.respond(rep.code, rep.options, rep.payload);
-    }
-    if (!this.onRequest) return ex.respond(NOT_FOUND);
-    try {
-      this.onRequest(ex);
-    } catch (e) {
-      logWrn(MOD, "onRequest: " + (e as Error).message);
-      ex.respond(INTERNAL_SERVER_ERROR);
-    }
-    if (!ex.done && m.type === CON) {
-      // Wait briefly for a piggy-backed response before acknowledging empty.
-      ex.deadline = this.now() + this.p.ackTimeout / 4;
-      this.deferred.push(ex);
-    }
-  }
-
-  /** Collects one Block1 block; true when the body is complete and ex.request now holds it. */
-  private acceptBlock1(ex: ServerExchange): boolean {
-    const m = ex.request;
-    const b = getBlockOption(m, BLOCK1);
-    if (!b) {
-      ex.respond(BAD_OPTION);
-      return false;
-    }
-    const size = blockSize(b.szx);
-    const offset = b.num * size;
-    const payload = m.payload || emptyBytes();
-    const max = this.p.maxBodyBytes;
-    const size1 = getUintOption(m, SIZE1);
-    const key = requestKey(m);
-    let up = this.upload;
-    if (offset + payload.length > max || size1 > max) {
-      this.upload = null;
-      ex.respond(REQUEST_ENTITY_TOO_LARGE, [{ num: SIZE1, value: uintBytes(max) }]);
-      return false;
-    }
-    if (b.num === 0) up = this.upload = { key: key, body: new Uint8Array(size1 > 0 ? size1 : size), length: 0, expires: 0 };
-    else if (!up || up.key !== key || up.length !== offset || up.expires <= this.now()) {
-      ex.respond(REQUEST_ENTITY_INCOMPLETE);
-      return false;
-    }
-    if (b.more && payload.length !== size) {
-      this.upload = null;
-      ex.respond(BAD_REQUEST);
-      return false;
-    }
-    const need = offset + payload.length;
-    if (need > up.body.length) {
-      const grown = new Uint8Array(Math.min(max, Math.max(need, up.body.length * 2)));
-      grown.set(up.body.subarray(0, up.length));
-      up.body = grown;
-    }
-    up.body.set(payload, offset);
-    up.length = need;
-    up.expires = this.now() + this.p.exchangeLifetime;
-    if (b.more) {
-      const szx = Math.min(b.szx, this.p.blockSzx);
-      ex.respond(CONTINUE, [{ num: BLOCK1, value: uintBytes(encodeBlock(b.num, true, szx)) }]);
-      return false;
-    }
-    this.upload = null;
-    const options: CoapOption[] = [];
-    for (let i = 0; i < m.options.length; i++) if (m.options[i].num !== BLOCK1 && m.options[i].num !== SIZE1) options.push(m.options[i]);
-    ex.request = { type: m.type, code: m.code, mid: m.mid, token: m.token, options: options, payload: up.body.subarray(0, up.length) };
-    ex.block1 = encodeBlock(b.num, false, b.szx);
-    return true;
-  }
-
-  /** Called through Exchange.respond(). */
-  sendResponse(ex: ServerExchange, code: number, options: CoapOption[], payload: Uint8Array | null): void {
-    if (ex.done || this.closed) return;
-    ex.done = true;
-    const req = ex.request;
-    const opts = options.slice(0);
-    if (ex.block1 >= 0) opts.push({ num: BLOCK1, value: uintBytes(ex.block1) });
-    const m: CoapMessage = { type: ACK, code: code, mid: req.mid, token: req.token, options: opts, payload: this.sliceBlock2(req, code, options, opts, payload) };
-    if (m.payload === null && payload && payload.length > 0) m.code = BAD_OPTION; // block beyond the end
-    if (req.type !== CON || ex.acked) {
-      m.type = req.type;
-      m.mid = this.nextMid();
-    }
-    const bytes = this.encode(m);
-    if (m.type === CON) this.transmit(m.mid, bytes, null, null, null);
-    else this.send(bytes);
-    if (m.type === ACK) {
-      if (ex.seen.mid === req.mid) ex.seen.reply = bytes;
-      const i = this.deferred.indexOf(ex);
-      if (i >= 0) this.deferred.splice(i, 1);
-    }
-    this.arm();
-  }
-
-  /**
-   * Cuts a response body into the block the request asks for (block 0 without Block2) and keeps
-   * the whole representation for the follow-up requests. Returns null for a block past the end.
-   */
-  private sliceBlock2(req: CoapMessage, code: number, appOptions: CoapOption[], opts: CoapOption[], payload: Uint8Array | null): Uint8Array | null {
-    const b2 = getBlockOption(req, BLOCK2);
-    let szx = this.p.blockSzx;
-    const len = payload ? payload.length : 0;
-    if (!payload || (!b2 && len <= blockSize(szx))) return payload;
-    const offset = b2 ? b2.num * blockSize(b2.szx) : 0;
-    if (b2 && b2.szx < szx) szx = b2.szx;
-    const size = blockSize(szx);
-    if (offset >= len) return offset === 0 ? payload : null;
-    if (len > size) {
-      this.rep = { key: requestKey(req), code: code, options: appOptions, payload: payload, expires: this.now() + this.p.exchangeLifetime };
-    }
-    const end = Math.min(offset + size, len);
-    opts.push({ num: BLOCK2, value: uintBytes(encodeBlock(offset / size, end < len, szx)) });
-    if (offset === 0) opts.push({ num: SIZE2, value: uintBytes(len) });
-    return payload.subarray(offset, end);
-  }
-
-  // ---- bookkeeping ----
-
-  private now(): number {
-    return this.scheduler.now();
-  }
-
-  private findOutgoing(mid: number): Outgoing | null {
-    for (let i = 0; i < this.outgoing.length; i++) if (this.outgoing[i].mid === mid) return this.outgoing[i];
-    return null;
-  }
-
-  private findNotification(token: Uint8Array): Outgoing | null {
-    for (let i = 0; i < this.outgoing.length; i++) {
-      const o = this.outgoing[i];
-      if (o.token && sameBytes(o.token, token)) return o;
-    }
-    return null;
-  }
-
-  private dropOutgoing(r: ClientRequest): void {
-    for (let i = 0; i < this.outgoing.length; i++) if (this.outgoing[i].req === r) this.outgoing.splice(i--, 1);
-  }
-
-  private findSeen(mid: number): Seen | null {
-    const now = this.now();
-    for (let i = 0; i < this.seen.length; i++) {
-      const s = this.seen[i];
-      if (s.mid === mid && s.expires > now) return s;
-    }
-    return null;
-  }
-
-  /** Records a received MID in a fixed ring; the oldest entry is overwritten when full. */
-  private remember(mid: number, lifetime: number): Seen {
-    let s = this.seen[this.seenNext];
-    if (!s) s = this.seen[this.seenNext] = { mid: 0, expires: 0, reply: null };
-    else if (s.expires > 0) logDbg(MOD, "dedup full");
-    s.mid = mid;
-    s.expires = this.now() + lifetime;
-    s.reply = null;
-    this.seenNext = (this.seenNext + 1) % DEDUP_SIZE;
-    return s;
-  }
-
-  private onTick(): void {
-    this.timer = 0;
-    this.timerAt = -1;
-    if (this.closed) return;
-    const now = this.now();
-    for (;;) {
-      let o: Outgoing | null = null;
-      for (let i = 0; i < this.outgoing.length && !o; i++) if (this.outgoing[i].due <= now) o = this.outgoing[i];
-      if (!o) break;
-      if (o.tries < this.p.maxRetransmit) {
-        o.tries++;
-        o.timeout *= 2;
-        o.due = now + o.timeout;
-        this.stats.retransmissions++;
-        this.send(o.bytes);
-        continue;
-      }
-      this.outgoing.splice(this.outgoing.indexOf(o), 1);
-      if (o.req) this.finish(o.req, null, "timeout");
-      else safely(o.onDone, false);
-    }
-    for (;;) {
-      let r: ClientRequest | null = null;
-      for (let i = 0; i < this.requests.length && !r; i++) {
-        const q = this.requests[i];
-        if (q.deadline > 0 && q.deadline <= now) r = q;
-      }
-      if (!r) break;
-      this.finish(r, null, "timeout");
-    }
-    this.expire(now);
-    this.arm();
-  }
-
-  private expire(now: number): void {
-    while (this.deferred.length > 0 && this.deferred[0].deadline <= now) {
-      const ex = this.deferred.shift() as ServerExchange;
+  if (!o) return false;
+  if (o.bytes && (o.state === SENT || o.state === CONFIRM) && o.tries < ep.p.maxRetransmit) {
+    o.tries++;
+    o.timeout *= 2;
+    o.due = t + o.timeout;
+    ep.stats.retransmissions++;
+    send(ep, o.bytes);
+  } else if (o.handler) finish(ep, o, null, "timeout");
+  else {
+    remove(ep, o);
+    const ex = o.ex;
+    if (ex) {
       ex.acked = true;
-      const ack = this.sendEmpty(ACK, ex.request.mid);
-      if (ex.seen.mid === ex.request.mid) ex.seen.reply = ack;
-    }
-    for (let i = 0; i < this.seen.length; i++) {
-      const s = this.seen[i];
-      if (s.expires > 0 && s.expires <= now) {
-        s.expires = 0;
-        s.reply = null;
-      }
-    }
-    if (this.upload && this.upload.expires <= now) this.upload = null;
-    if (this.rep && this.rep.expires <= now) this.rep = null;
+      ex.seen.bytes = sendEmpty(ep, ACK, o.mid);
+    } else if (o.state === CONFIRM) safely(o.onDone, false);
   }
+  return true;
+}
 
-  /** Points the single scheduler timer at the earliest deadline of anything pending. */
-  private arm(): void {
-    if (this.closed) return;
-    let at = -1;
-    for (let i = 0; i < this.outgoing.length; i++) at = earliest(at, this.outgoing[i].due);
-    for (let i = 0; i < this.requests.length; i++) if (this.requests[i].deadline > 0) at = earliest(at, this.requests[i].deadline);
-    if (this.deferred.length > 0) at = earliest(at, this.deferred[0].deadline);
-    for (let i = 0; i < this.seen.length; i++) if (this.seen[i].expires > 0) at = earliest(at, this.seen[i].expires);
-    if (this.upload) at = earliest(at, this.upload.expires);
-    if (this.rep) at = earliest(at, this.rep.expires);
-    if (at === this.timerAt) return;
-    if (this.timer) this.scheduler.cancel(this.timer);
-    this.timer = 0;
-    this.timerAt = at;
-    if (at >= 0) this.timer = this.scheduler.after(at - this.now(), this.tick);
-  }
+function onTick(ep: CoapEndpoint): void {
+  ep.timer = 0;
+  ep.timerAt = -1;
+  if (ep.closed) return;
+  const t = now(ep);
+  while (expireOne(ep, t));
+  if (ep.upload && ep.upload.expires <= t) ep.upload = null;
+  if (ep.rep && ep.rep.expires <= t) ep.rep = null;
+  arm(ep);
+}
+
+function earliest(at: number, t: number): number {
+  return at < 0 || (t >= 0 && t < at) ? t : at;
+}
+
+/** Points the single scheduler timer at the earliest deadline of anything pending. */
+function arm(ep: CoapEndpoint): void {
+  if (ep.closed) return;
+  let at = -1;
+  for (const p of ep.pending) at = earliest(at, p.due);
+  if (ep.upload) at = earliest(at, ep.upload.expires);
+  if (ep.rep) at = earliest(at, ep.rep.expires);
+  if (at === ep.timerAt) return;
+  if (ep.timer) ep.scheduler.cancel(ep.timer);
+  ep.timer = 0;
+  ep.timerAt = at;
+  if (at >= 0) ep.timer = ep.scheduler.after(at - now(ep), ep.tick);
 }

@@ -1,7 +1,7 @@
 // CoAP message model and wire format (RFC 7252 section 3), plus option helpers and the
 // Block1/Block2 option value (RFC 7959). Decoded option values and payloads are views into
 // the datagram (no copy): the datagram must not be reused while the message is in use.
-import { utf8Decode, utf8Encode } from "../lib/bytes";
+import { fail, utf8Decode, utf8Encode } from "../lib/bytes";
 
 export interface CoapOption {
   num: number;
@@ -101,21 +101,20 @@ export function codeToString(code: number): string {
 
 // ---- encoding ----
 
+/** Extended length bytes after the option header for a delta or length v. */
 function extLen(v: number): number {
   return v < 13 ? 0 : v < 269 ? 1 : 2;
 }
 
-function nibble(v: number): number {
-  return v < 13 ? v : v < 269 ? 13 : 14;
-}
-
+/** Writes an option delta or length: returns the header nibble, puts the extended bytes at pos. */
 function putExt(out: Uint8Array, pos: number, v: number): number {
   if (v >= 269) {
-    v -= 269;
-    out[pos++] = v >> 8;
-    out[pos++] = v & 255;
-  } else if (v >= 13) out[pos++] = v - 13;
-  return pos;
+    out[pos] = (v - 269) >> 8;
+    out[pos + 1] = (v - 269) & 255;
+    return 14;
+  }
+  if (v >= 13) out[pos] = v - 13;
+  return v < 13 ? v : 13;
 }
 
 /** Options in number order; equal numbers keep their relative order (repeatable options). */
@@ -124,10 +123,7 @@ function sortedOptions(options: CoapOption[]): CoapOption[] {
   for (let i = 1; i < out.length; i++) {
     const o = out[i];
     let j = i;
-    while (j > 0 && out[j - 1].num > o.num) {
-      out[j] = out[j - 1];
-      j--;
-    }
+    for (; j > 0 && out[j - 1].num > o.num; j--) out[j] = out[j - 1];
     out[j] = o;
   }
   return out;
@@ -135,69 +131,59 @@ function sortedOptions(options: CoapOption[]): CoapOption[] {
 
 export function encodeMessage(m: CoapMessage): Uint8Array {
   const tkl = m.token.length;
-  if (tkl > 8) throw new Error("token too long");
   const opts = sortedOptions(m.options);
-  let size = 4 + tkl;
+  const payload = m.payload && m.payload.length ? m.payload : null;
+  if (tkl > 8) fail("token too long");
+  let size = 4 + tkl + (payload ? 1 + payload.length : 0);
   let prev = 0;
-  for (let i = 0; i < opts.length; i++) {
-    const len = opts[i].value.length;
-    const delta = opts[i].num - prev;
-    if (len > 65804) throw new Error("option too long");
-    size += 1 + extLen(delta) + extLen(len) + len;
-    prev = opts[i].num;
+  for (const o of opts) {
+    const len = o.value.length;
+    if (len > 65804) fail("option too long");
+    size += 1 + extLen(o.num - prev) + extLen(len) + len;
+    prev = o.num;
   }
-  const payload = m.payload;
-  if (payload && payload.length > 0) size += 1 + payload.length;
-
   const out = new Uint8Array(size);
   out[0] = 0x40 | ((m.type & 3) << 4) | tkl;
-  out[1] = m.code & 255;
-  out[2] = (m.mid >> 8) & 255;
-  out[3] = m.mid & 255;
+  out[1] = m.code;
+  out[2] = m.mid >> 8;
+  out[3] = m.mid;
   out.set(m.token, 4);
   let pos = 4 + tkl;
   prev = 0;
-  for (let i = 0; i < opts.length; i++) {
-    const value = opts[i].value;
-    const delta = opts[i].num - prev;
-    out[pos++] = (nibble(delta) << 4) | nibble(value.length);
-    pos = putExt(out, pos, delta);
-    pos = putExt(out, pos, value.length);
+  for (const o of opts) {
+    const value = o.value;
+    const delta = o.num - prev;
+    const head = pos++;
+    out[head] = putExt(out, pos, delta) << 4;
+    pos += extLen(delta);
+    out[head] |= putExt(out, pos, value.length);
+    pos += extLen(value.length);
     out.set(value, pos);
     pos += value.length;
-    prev = opts[i].num;
+    prev = o.num;
   }
-  if (payload && payload.length > 0) {
-    out[pos++] = 0xff;
-    out.set(payload, pos);
+  if (payload) {
+    out[pos] = 0xff;
+    out.set(payload, pos + 1);
   }
   return out;
 }
 
 // ---- decoding ----
 
+/** The option delta or length for header nibble n, extended bytes at pos. */
 function readExt(b: Uint8Array, pos: number, n: number): number {
-  if (n < 13) return n;
-  if (n === 13) {
-    if (pos >= b.length) throw new Error("truncated option");
-    return b[pos] + 13;
-  }
-  if (n === 14) {
-    if (pos + 1 >= b.length) throw new Error("truncated option");
-    return ((b[pos] << 8) | b[pos + 1]) + 269;
-  }
-  throw new Error("reserved option nibble");
+  if (n > 14 || pos + n - 12 > b.length) fail("bad option");
+  return n < 13 ? n : n === 13 ? b[pos] + 13 : ((b[pos] << 8) | b[pos + 1]) + 269;
 }
 
 /** Parses one datagram; throws Error on any format error (RFC 7252 section 3). */
 export function decodeMessage(b: Uint8Array): CoapMessage {
-  if (b.length < 4) throw new Error("short header");
-  if (b[0] >> 6 !== 1) throw new Error("bad version");
   const tkl = b[0] & 15;
-  if (tkl > 8) throw new Error("bad token length");
   const code = b[1];
-  if (code === EMPTY && b.length !== 4) throw new Error("non-empty empty message");
-  if (4 + tkl > b.length) throw new Error("truncated token");
+  if (b.length < 4 || b[0] >> 6 !== 1) fail("bad header");
+  if (tkl > 8 || 4 + tkl > b.length) fail("bad token");
+  if (code === EMPTY && b.length !== 4) fail("non-empty empty message");
   const m: CoapMessage = {
     type: (b[0] >> 4) & 3,
     code: code,
@@ -211,7 +197,7 @@ export function decodeMessage(b: Uint8Array): CoapMessage {
   while (pos < b.length) {
     const head = b[pos++];
     if (head === 0xff) {
-      if (pos >= b.length) throw new Error("empty payload after marker");
+      if (pos >= b.length) fail("empty payload after marker");
       m.payload = b.subarray(pos);
       break;
     }
@@ -219,7 +205,7 @@ export function decodeMessage(b: Uint8Array): CoapMessage {
     pos += extLen(delta);
     const len = readExt(b, pos, head & 15);
     pos += extLen(len);
-    if (pos + len > b.length) throw new Error("truncated option value");
+    if (pos + len > b.length) fail("bad option");
     num += delta;
     m.options.push({ num: num, value: b.subarray(pos, pos + len) });
     pos += len;
@@ -235,20 +221,23 @@ export function addOption(m: CoapMessage, num: number, value: Uint8Array): void 
 
 /** Minimal big-endian bytes of an unsigned integer (0 encodes as zero bytes). */
 export function uintBytes(v: number): Uint8Array {
-  let n = 0;
-  for (let t = v; t >= 1 && n < 4; t = Math.floor(t / 256)) n++;
-  const out = new Uint8Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    out[i] = v & 255;
-    v = Math.floor(v / 256);
-  }
-  return out;
+  const out: number[] = [];
+  for (; v >= 1; v = Math.floor(v / 256)) out.unshift(v % 256);
+  return new Uint8Array(out);
 }
 
 export function bytesToUint(b: Uint8Array): number {
   let v = 0;
   for (let i = 0; i < b.length; i++) v = v * 256 + b[i];
   return v;
+}
+
+export function uintOpt(num: number, v: number): CoapOption {
+  return { num: num, value: uintBytes(v) };
+}
+
+export function strOpt(num: number, s: string): CoapOption {
+  return { num: num, value: utf8Encode(s) };
 }
 
 export function addUintOption(m: CoapMessage, num: number, v: number): void {
@@ -273,13 +262,15 @@ export function getOptions(m: CoapMessage, num: number): CoapOption[] {
 /** The option's unsigned value, or -1 when the option is absent. */
 export function getUintOption(m: CoapMessage, num: number): number {
   const o = getOption(m, num);
-  return o ? bytesToUint(o.value) : -1;
+  let v = -1;
+  if (o) for (let i = (v = 0); i < o.value.length; i++) v = v * 256 + o.value[i];
+  return v;
 }
 
 /** UTF-8 values of every such option; throws Error on invalid UTF-8. */
 export function getStringOptions(m: CoapMessage, num: number): string[] {
   const out: string[] = [];
-  for (let i = 0; i < m.options.length; i++) if (m.options[i].num === num) out.push(utf8Decode(m.options[i].value));
+  for (const o of m.options) if (o.num === num) out.push(utf8Decode(o.value));
   return out;
 }
 
@@ -305,10 +296,7 @@ export function setUriPath(m: CoapMessage, path: string): void {
 }
 
 export function hasUnknownCriticalOption(m: CoapMessage): boolean {
-  for (let i = 0; i < m.options.length; i++) {
-    const num = m.options[i].num;
-    if (num & 1 && KNOWN_CRITICAL.indexOf(num) < 0) return true;
-  }
+  for (const o of m.options) if (o.num & 1 && KNOWN_CRITICAL.indexOf(o.num) < 0) return true;
   return false;
 }
 

@@ -1,5 +1,6 @@
 // CoAP content-format numbers and the dispatcher over the entry-based codecs.
 
+import { fail } from "../lib/bytes";
 import { Entry, TypeLookup } from "./model";
 import { decodeOpaque, encodeOpaque } from "./opaque";
 import { decodeSenmlCbor, encodeSenmlCbor } from "./senml-cbor";
@@ -16,45 +17,28 @@ export const CF_SENML_CBOR = 112;
 export const CF_TLV = 11542;
 export const CF_LWM2M_JSON = 11543;
 
-/** Formats encodeContent/decodeContent handle (link format has its own Link-based API). */
+type Encoder = (base: number[], entries: Entry[], types: TypeLookup) => Uint8Array;
+type Decoder = (base: number[], payload: Uint8Array, types: TypeLookup) => Entry[];
+
+/** The formats encodeContent/decodeContent handle (link format has its own Link-based API). */
+const FORMATS = [CF_TLV, CF_SENML_CBOR, CF_SENML_JSON, CF_TEXT, CF_OPAQUE];
+const ENCODERS: Encoder[] = [encodeTlv, encodeSenmlCbor, encodeSenmlJson, encodeText, encodeOpaque];
+const DECODERS: Decoder[] = [decodeTlv, decodeSenmlCbor, decodeSenmlJson, decodeText, decodeOpaque];
+
 export function isSupportedFormat(format: number): boolean {
-  return (
-    format === CF_TLV || format === CF_SENML_CBOR || format === CF_SENML_JSON || format === CF_TEXT || format === CF_OPAQUE
-  );
+  return FORMATS.indexOf(format) >= 0;
 }
 
-function unsupported(format: number): Error {
-  return new Error("unsupported content format " + format);
+function codec(format: number): number {
+  const i = FORMATS.indexOf(format);
+  if (i < 0) fail("unsupported content format " + format);
+  return i;
 }
 
 export function encodeContent(format: number, base: number[], entries: Entry[], types: TypeLookup): Uint8Array {
-  switch (format) {
-    case CF_TLV:
-      return encodeTlv(base, entries, types);
-    case CF_SENML_CBOR:
-      return encodeSenmlCbor(base, entries, types);
-    case CF_SENML_JSON:
-      return encodeSenmlJson(base, entries, types);
-    case CF_TEXT:
-      return encodeText(base, entries, types);
-    case CF_OPAQUE:
-      return encodeOpaque(base, entries, types);
-  }
-  throw unsupported(format);
+  return ENCODERS[codec(format)](base, entries, types);
 }
 
 export function decodeContent(format: number, base: number[], payload: Uint8Array, types: TypeLookup): Entry[] {
-  switch (format) {
-    case CF_TLV:
-      return decodeTlv(base, payload, types);
-    case CF_SENML_CBOR:
-      return decodeSenmlCbor(base, payload, types);
-    case CF_SENML_JSON:
-      return decodeSenmlJson(base, payload, types);
-    case CF_TEXT:
-      return decodeText(base, payload, types);
-    case CF_OPAQUE:
-      return decodeOpaque(base, payload, types);
-  }
-  throw unsupported(format);
+  return DECODERS[codec(format)](base, payload, types);
 }

@@ -45,6 +45,12 @@ export function toRecords(base: number[], entries: Entry[], types: TypeLookup, j
   return out;
 }
 
+/** The JS type each label's value must have ("" = accepted and ignored); vd is bytes in CBOR. */
+const LABEL_TYPES: { [label: string]: string } = {
+  bn: "string", n: "string", vs: "string", vlo: "string", vd: "string", v: "number", vb: "boolean",
+  bt: "", t: "", bver: "", bu: "", u: "", ut: "",
+};
+
 function expect(ok: boolean, label: string): void {
   if (!ok) fail("senml: bad " + label);
 }
@@ -63,34 +69,9 @@ export function fromRecords(base: number[], list: any, types: TypeLookup, json: 
     for (let j = 0; j < labels.length; j++) {
       const label = labels[j];
       const x = rec[label];
-      let ok: boolean;
-      switch (label) {
-        case "bn":
-        case "n":
-        case "vs":
-        case "vlo":
-          ok = typeof x === "string";
-          break;
-        case "v":
-          ok = typeof x === "number";
-          break;
-        case "vb":
-          ok = typeof x === "boolean";
-          break;
-        case "vd":
-          ok = json ? typeof x === "string" : x instanceof Uint8Array;
-          break;
-        case "bt":
-        case "t":
-        case "bver":
-        case "bu":
-        case "u":
-        case "ut":
-          continue; // times and units carry nothing for LwM2M
-        default:
-          fail("senml: unknown label " + label);
-      }
-      expect(ok, label);
+      const want = LABEL_TYPES.hasOwnProperty(label) ? LABEL_TYPES[label] : fail("senml: unknown label " + label);
+      if (!want) continue; // times and units carry nothing for LwM2M
+      expect(label === "vd" && !json ? x instanceof Uint8Array : typeof x === want, label);
       if (label === "bn") bn = x;
       else if (label === "n") n = x;
       else {

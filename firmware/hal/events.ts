@@ -4,7 +4,8 @@ import { Scheduler } from "../lib/scheduler";
 import { logErr } from "../lib/log";
 import { rearm } from "./timer";
 
-export type EventHandler = (handle: number, arg: number) => void;
+/** kind is passed last so one handler can serve several kinds. */
+export type EventHandler = (handle: number, arg: number, kind: number) => void;
 
 const handlers: (EventHandler | undefined)[] = [];
 let sched: Scheduler | null = null;
@@ -17,7 +18,7 @@ function dispatch(kind: number, handle: number, arg: number): void {
   __hal.sys_watchdog_kick();
   try {
     const fn = handlers[kind];
-    if (fn) fn(handle, arg);
+    if (fn) fn(handle, arg, kind);
   } catch (e) {
     logErr("app", "event " + kind + " failed: " + (e as Error).message);
   }

@@ -1,12 +1,12 @@
-// Datagram links: received datagrams and errors are routed to the link's owner.
+// Datagram links: received datagrams, link errors and DTLS outcomes go to the link's owner.
 import { EV_LINK_RX, EV_LINK_ERROR, EV_DTLS_CONNECTED, EV_DTLS_ALERT } from "./codes";
 import { onEvent } from "./events";
 import { BOARD } from "../board";
 
 export interface LinkOwner {
   rx(data: Uint8Array): void;
-  error(code: number): void;
-  dtls(connected: boolean, alert: number): void;
+  /** EV_LINK_ERROR (arg: HAL error), EV_DTLS_CONNECTED or EV_DTLS_ALERT (arg: alert). */
+  linkEvent(kind: number, arg: number): void;
 }
 
 const owners: (LinkOwner | null)[] = [];
@@ -17,35 +17,22 @@ function onRx(handle: number): void {
   let n: number;
   while ((n = __hal.link_recv(handle, rxBuf)) > 0) {
     const owner = owners[handle];
-    if (!owner) continue;
     // The CoAP layer may keep the datagram (dedup, block-wise): hand it a copy.
-    const d = new Uint8Array(n);
-    d.set(rxBuf.subarray(0, n));
-    owner.rx(d);
+    if (owner) owner.rx(new Uint8Array(rxBuf.subarray(0, n)));
   }
 }
 
-function onError(handle: number, arg: number): void {
+function onLinkEvent(handle: number, arg: number, kind: number): void {
   const owner = owners[handle];
-  if (owner) owner.error(arg);
-}
-
-function onDtlsUp(handle: number): void {
-  const owner = owners[handle];
-  if (owner) owner.dtls(true, 0);
-}
-
-function onDtlsAlert(handle: number, arg: number): void {
-  const owner = owners[handle];
-  if (owner) owner.dtls(false, arg);
+  if (owner) owner.linkEvent(kind, arg);
 }
 
 export function linkInit(): void {
   owners.length = 0;
   onEvent(EV_LINK_RX, onRx);
-  onEvent(EV_LINK_ERROR, onError);
-  onEvent(EV_DTLS_CONNECTED, onDtlsUp);
-  onEvent(EV_DTLS_ALERT, onDtlsAlert);
+  onEvent(EV_LINK_ERROR, onLinkEvent);
+  onEvent(EV_DTLS_CONNECTED, onLinkEvent);
+  onEvent(EV_DTLS_ALERT, onLinkEvent);
 }
 
 /** Returns a handle >= 0 or a negative HAL error. */

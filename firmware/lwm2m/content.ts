@@ -1,16 +1,44 @@
-// Read responses shared by the DM and bootstrap interfaces: pick the content format, encode.
-import { Entry } from "../formats/model";
-import { CF_TEXT, CF_OPAQUE, CF_TLV, CF_LINK, encodeContent, isSupportedFormat } from "../formats/content-format";
+// Request and response plumbing shared by the DM and bootstrap interfaces: the LwM2M path of a
+// request, payload decoding, read responses in the negotiated content format, link answers.
+import { Entry, T_OPAQUE, parsePath } from "../formats/model";
+import { CF_TEXT, CF_OPAQUE, CF_TLV, CF_LINK, encodeContent, decodeContent, isSupportedFormat } from "../formats/content-format";
+import { Link, encodeLinks } from "../formats/link-format";
 import { Exchange } from "../coap/endpoint";
-import { CONTENT, NOT_ACCEPTABLE, CONTENT_FORMAT, CoapOption } from "../coap/message";
+import {
+  CoapMessage, CoapOption, CONTENT, NOT_ACCEPTABLE, BAD_REQUEST, UNSUPPORTED_CONTENT_FORMAT, CONTENT_FORMAT,
+  getUintOption, uriPath,
+} from "../coap/message";
+import { logWrn } from "../lib/log";
+import { utf8Encode } from "../lib/bytes";
 import { Registry, MULTI, resDef } from "./registry";
 import { uintOpt } from "./conn";
-import { T_OPAQUE } from "../formats/model";
 
 export interface Encoded {
   code: number;
   format: number;
   payload: Uint8Array | null;
+}
+
+/** The request's Uri-Path as an LwM2M path; null when it is not one. */
+export function requestPath(req: CoapMessage): number[] | null {
+  try {
+    return parsePath("/" + uriPath(req).join("/"));
+  } catch (e) {
+    return null;
+  }
+}
+
+/** The request payload decoded against path, or the CoAP error code to answer. */
+export function decodeRequest(reg: Registry, path: number[], req: CoapMessage): Entry[] | number {
+  const cf = getUintOption(req, CONTENT_FORMAT);
+  if (cf < 0 || !req.payload) return BAD_REQUEST;
+  if (!isSupportedFormat(cf)) return UNSUPPORTED_CONTENT_FORMAT;
+  try {
+    return decodeContent(cf, path, req.payload, reg.types);
+  } catch (e) {
+    logWrn("lwm2m", "payload for /" + path.join("/") + ": " + (e as Error).message);
+    return BAD_REQUEST;
+  }
 }
 
 /** Reads path and encodes it in accept (-1: TLV, or text/opaque for a single resource). */
@@ -23,22 +51,30 @@ export function encodeRead(reg: Registry, path: number[], accept: number, check:
   const single = d !== null && (path.length === 4 || !(d[2] & MULTI));
   if (accept < 0) res.format = single ? (d && d[1] === T_OPAQUE ? CF_OPAQUE : CF_TEXT) : CF_TLV;
   const f = res.format;
-  if (f === CF_LINK || !isSupportedFormat(f) || ((f === CF_TEXT || f === CF_OPAQUE) && !single)) {
-    res.code = NOT_ACCEPTABLE;
-    return res;
-  }
-  try {
-    res.payload = encodeContent(f, path, out, reg.types);
-  } catch (e) {
-    res.code = NOT_ACCEPTABLE;
+  res.code = NOT_ACCEPTABLE;
+  if (isSupportedFormat(f) && (single || (f !== CF_TEXT && f !== CF_OPAQUE))) {
+    try {
+      res.payload = encodeContent(f, path, out, reg.types);
+      res.code = CONTENT;
+    } catch (e) {}
   }
   return res;
 }
 
+/** Answers with the content of path; extra options (Observe) go first. */
 export function respondRead(ex: Exchange, reg: Registry, path: number[], accept: number, check: boolean, extra?: CoapOption): void {
   const r = encodeRead(reg, path, accept, check);
   if (r.code !== CONTENT) return ex.respond(r.code);
   const opts = [uintOpt(CONTENT_FORMAT, r.format)];
   if (extra) opts.unshift(extra);
   ex.respond(CONTENT, opts, r.payload);
+}
+
+export function respondLinks(ex: Exchange, links: Link[]): void {
+  ex.respond(CONTENT, [uintOpt(CONTENT_FORMAT, CF_LINK)], utf8Encode(encodeLinks(links)));
+}
+
+/** "/o/i/r" with no attributes. */
+export function plainLink(path: number[]): Link {
+  return { uri: "/" + path.join("/"), attrs: [] };
 }

@@ -1,6 +1,6 @@
 // Objects -> instances -> resources, with the operations the interfaces need. Operations
 // return CoAP response codes so the bootstrap and DM handlers can answer them directly.
-import { Value, Entry, TypeLookup, T_NONE } from "../formats/model";
+import { Value, Entry, TypeLookup, T_NONE, pathStartsWith } from "../formats/model";
 import { CHANGED, CREATED, DELETED, CONTENT, BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED } from "../coap/message";
 
 // Resource flags: operations, multiple-instance, mandatory.
@@ -44,18 +44,8 @@ export const W_BOOT = 2; // Bootstrap-Write: creates if absent, ignores unknown 
 function noChange(path: number[], structural: boolean): void {}
 
 export function resDef(def: ObjectDef, rid: number): ResDef | null {
-  for (let i = 0; i < def.res.length; i++) if (def.res[i][0] === rid) return def.res[i];
+  for (const d of def.res) if (d[0] === rid) return d;
   return null;
-}
-
-function copyInstance(inst: Instance): Instance {
-  const v: { [rid: number]: Value | MultiValue } = {};
-  const keys = Object.keys(inst.v);
-  for (let i = 0; i < keys.length; i++) {
-    const x = inst.v[+keys[i]];
-    v[+keys[i]] = isMulti(x) ? (Object.assign({}, x) as MultiValue) : x;
-  }
-  return { id: inst.id, v: v };
 }
 
 function isMulti(x: Value | MultiValue): x is MultiValue {
@@ -63,15 +53,15 @@ function isMulti(x: Value | MultiValue): x is MultiValue {
   return typeof x === "object" && !(x instanceof Uint8Array) && !("objectId" in (x as object));
 }
 
-function sortedKeys(o: object): number[] {
-  const keys = Object.keys(o);
-  const out: number[] = [];
-  for (let i = 0; i < keys.length; i++) out.push(+keys[i]);
-  return out.sort(byNumber);
-}
-
 function byNumber(a: number, b: number): number {
   return a - b;
+}
+
+/** Resource instance ids of a multiple resource, ascending. */
+function multiIds(m: MultiValue): number[] {
+  const out: number[] = [];
+  for (const k of Object.keys(m)) out.push(+k);
+  return out.sort(byNumber);
 }
 
 export class Registry {
@@ -98,14 +88,13 @@ export class Registry {
   }
 
   obj(oid: number): ObjectStore | null {
-    for (let i = 0; i < this.objs.length; i++) if (this.objs[i].def.id === oid) return this.objs[i];
+    for (const o of this.objs) if (o.def.id === oid) return o;
     return null;
   }
 
   inst(oid: number, iid: number): Instance | null {
     const o = this.obj(oid);
-    if (!o) return null;
-    for (let i = 0; i < o.insts.length; i++) if (o.insts[i].id === iid) return o.insts[i];
+    for (const inst of o ? o.insts : []) if (inst.id === iid) return inst;
     return null;
   }
 
@@ -120,7 +109,7 @@ export class Registry {
 
   num(oid: number, iid: number, rid: number, dflt: number): number {
     const v = this.get(oid, iid, rid);
-    return typeof v === "number" ? v : typeof v === "boolean" ? (v ? 1 : 0) : dflt;
+    return typeof v === "number" ? v : typeof v === "boolean" ? +v : dflt;
   }
 
   str(oid: number, iid: number, rid: number): string {
@@ -128,57 +117,60 @@ export class Registry {
     return typeof v === "string" ? v : "";
   }
 
+  /** A new (or replacing) instance with the object's defaults; null for a bad id. */
   createInst(oid: number, iid: number): Instance | null {
     const o = this.obj(oid);
     if (!o || iid < 0 || iid > 65534) return null;
     const inst: Instance = { id: iid, v: {} };
     if (o.def.init) o.def.init(inst);
-    let i = o.insts.length;
-    while (i > 0 && o.insts[i - 1].id > iid) i--;
-    if (i > 0 && o.insts[i - 1].id === iid) o.insts[i - 1] = inst;
-    else o.insts.splice(i, 0, inst);
+    const list = o.insts;
+    let i = list.length;
+    while (i > 0 && list[i - 1].id > iid) i--;
+    const replaces = i > 0 && list[i - 1].id === iid;
+    list.splice(replaces ? i - 1 : i, replaces ? 1 : 0, inst);
     return inst;
   }
 
   removeInst(oid: number, iid: number): boolean {
     const o = this.obj(oid);
-    if (!o) return false;
-    for (let i = 0; i < o.insts.length; i++) {
-      if (o.insts[i].id === iid) {
-        o.insts.splice(i, 1);
-        return true;
-      }
-    }
-    return false;
+    const inst = this.inst(oid, iid);
+    if (o && inst) o.insts.splice(o.insts.indexOf(inst), 1);
+    return !!inst;
   }
 
+  /** The lowest id not in use. */
   freeInstanceId(oid: number): number {
-    const o = this.obj(oid);
     let id = 0;
-    if (o) for (let i = 0; i < o.insts.length && o.insts[i].id === id; i++) id++;
+    while (this.inst(oid, id)) id++;
     return id;
   }
 
   /** A copy holding only the given objects (definitions shared, instances copied). */
   stage(oids: number[]): Registry {
     const r = new Registry();
-    for (let i = 0; i < oids.length; i++) {
-      const o = this.obj(oids[i]);
+    for (const oid of oids) {
+      const o = this.obj(oid);
       if (!o) continue;
       const c = r.add(o.def);
-      for (let k = 0; k < o.insts.length; k++) c.insts.push(copyInstance(o.insts[k]));
+      for (const inst of o.insts) {
+        const v: Instance["v"] = {};
+        for (const k of Object.keys(inst.v)) {
+          const x = inst.v[+k];
+          v[+k] = isMulti(x) ? (Object.assign({}, x) as MultiValue) : x;
+        }
+        c.insts.push({ id: inst.id, v: v });
+      }
     }
     return r;
   }
 
   /** Takes over the instances of every object of a staged copy. */
   adopt(staged: Registry): void {
-    for (let i = 0; i < staged.objs.length; i++) {
-      const o = this.obj(staged.objs[i].def.id);
-      if (o) {
-        o.insts = staged.objs[i].insts;
-        this.onChange([o.def.id], true);
-      }
+    for (const s of staged.objs) {
+      const o = this.obj(s.def.id);
+      if (!o) continue;
+      o.insts = s.insts;
+      this.onChange([o.def.id], true);
     }
   }
 
@@ -187,45 +179,31 @@ export class Registry {
   /** Appends the entries under path; check = honour the R operation. */
   read(path: number[], out: Entry[], check: boolean): number {
     const o = this.obj(path[0]);
+    const n = path.length;
     if (!o) return NOT_FOUND;
-    if (path.length === 1) {
-      for (let i = 0; i < o.insts.length; i++) this.readInst(o, o.insts[i], out, check);
-      return CONTENT;
+    const d = n > 2 ? resDef(o.def, path[2]) : null;
+    if (n > 1 && (!this.inst(path[0], path[1]) || (n > 2 && !d))) return NOT_FOUND;
+    if (d && check && !(d[2] & R)) return METHOD_NOT_ALLOWED;
+    const start = out.length;
+    for (const inst of o.insts) {
+      if (n > 1 && inst.id !== path[1]) continue;
+      const before = out.length;
+      for (const r of o.def.res) {
+        if ((d && r !== d) || (check && !(r[2] & R))) continue;
+        const base = [o.def.id, inst.id, r[0]];
+        const v = this.get(o.def.id, inst.id, r[0]);
+        if (v === undefined) continue;
+        if (!(r[2] & MULTI)) {
+          if (n < 4) out.push({ path: base, value: v as Value });
+          continue;
+        }
+        for (const ri of multiIds(v as MultiValue)) {
+          if (n < 4 || ri === path[3]) out.push({ path: base.concat([ri]), value: (v as MultiValue)[ri] });
+        }
+      }
+      if (n < 3 && out.length === before) out.push({ path: [o.def.id, inst.id], value: null });
     }
-    const inst = this.inst(path[0], path[1]);
-    if (!inst) return NOT_FOUND;
-    if (path.length === 2) {
-      this.readInst(o, inst, out, check);
-      return CONTENT;
-    }
-    const d = resDef(o.def, path[2]);
-    if (!d) return NOT_FOUND;
-    if (check && !(d[2] & R)) return METHOD_NOT_ALLOWED;
-    const n = out.length;
-    this.readRes(o, inst, d, out);
-    if (path.length === 4) {
-      for (let i = out.length - 1; i >= n; i--) if (out[i].path[3] !== path[3]) out.splice(i, 1);
-    }
-    return out.length > n ? CONTENT : NOT_FOUND;
-  }
-
-  private readInst(o: ObjectStore, inst: Instance, out: Entry[], check: boolean): void {
-    const n = out.length;
-    for (let i = 0; i < o.def.res.length; i++) {
-      const d = o.def.res[i];
-      if (!check || d[2] & R) this.readRes(o, inst, d, out);
-    }
-    if (out.length === n) out.push({ path: [o.def.id, inst.id], value: null });
-  }
-
-  private readRes(o: ObjectStore, inst: Instance, d: ResDef, out: Entry[]): void {
-    const v = this.get(o.def.id, inst.id, d[0]);
-    if (v === undefined) return;
-    if (d[2] & MULTI) {
-      const m = v as MultiValue;
-      const ids = sortedKeys(m);
-      for (let i = 0; i < ids.length; i++) out.push({ path: [o.def.id, inst.id, d[0], ids[i]], value: m[ids[i]] });
-    } else out.push({ path: [o.def.id, inst.id, d[0]], value: v as Value });
+    return n < 3 || out.length > start ? CONTENT : NOT_FOUND;
   }
 
   /** Writes decoded entries under path (length 1..4) in one of the W_* modes. */
@@ -233,74 +211,57 @@ export class Registry {
     const o = this.obj(path[0]);
     if (!o) return NOT_FOUND;
     const boot = mode === W_BOOT;
+    const n = path.length;
     // Validate everything first so a rejected write changes nothing.
-    for (let i = 0; i < entries.length; i++) {
-      const p = entries[i].path;
-      for (let k = 0; k < path.length && k < p.length; k++) if (p[k] !== path[k]) return BAD_REQUEST;
-      if (p.length < path.length && !(p.length === 2 && entries[i].value === null)) return BAD_REQUEST;
+    for (const e of entries) {
+      const p = e.path;
+      if (!pathStartsWith(p, path) && !(p.length === 2 && e.value === null && pathStartsWith(path, p))) return BAD_REQUEST;
       if (p.length < 2 || (!boot && !this.inst(p[0], p[1]))) return NOT_FOUND;
       if (p.length < 3) continue;
       const d = resDef(o.def, p[2]);
       if (!d) {
-        if (boot || path.length < 3) continue;
+        if (boot || n < 3) continue;
         return NOT_FOUND;
       }
       if (!boot && !(d[2] & W)) return METHOD_NOT_ALLOWED;
-      if (p.length === 4 && !(d[2] & MULTI)) return BAD_REQUEST;
-      if (entries[i].value === null) return BAD_REQUEST;
+      if ((p.length === 4 && !(d[2] & MULTI)) || e.value === null) return BAD_REQUEST;
     }
-    if (path.length >= 2 && !boot && !this.inst(path[0], path[1])) return NOT_FOUND;
+    if (n > 1 && !boot && !this.inst(path[0], path[1])) return NOT_FOUND;
     let created = false;
+    // Instances and resources already emptied by this write (replace semantics).
     const cleared: string[] = [];
-    for (let i = 0; i < entries.length; i++) {
-      const p = entries[i].path;
+    for (const e of entries) {
+      const p = e.path;
       let inst = this.inst(p[0], p[1]);
       if (!inst) {
         inst = this.createInst(p[0], p[1]);
         if (!inst) return BAD_REQUEST;
         created = true;
       }
-      const key = p[1] + "/" + (path.length > 2 ? p[2] : "");
-      if (mode === W_REPLACE && cleared.indexOf(key) < 0) {
-        cleared.push(key);
-        this.clear(o.def, inst, path.length > 2 ? p[2] : -1);
+      const rid = n > 2 ? p[2] : -1;
+      if (mode === W_REPLACE && firstTime(cleared, p[1] + "/" + rid)) {
+        for (const d of o.def.res) if ((rid < 0 || d[0] === rid) && d[2] & W) delete inst.v[d[0]];
       }
-      if (p.length < 3) continue;
-      const d = resDef(o.def, p[2]);
+      const d = p.length > 2 ? resDef(o.def, p[2]) : null;
       if (!d) continue;
-      const value = entries[i].value as Value;
-      if (d[2] & MULTI) {
-        let m = inst.v[p[2]] as MultiValue | undefined;
-        // A write of the whole resource replaces all its instances.
-        const rkey = p[1] + "/" + p[2] + "m";
-        if (!m || (path.length < 4 && mode !== W_UPDATE && cleared.indexOf(rkey) < 0)) {
-          m = {};
-          inst.v[p[2]] = m;
-          cleared.push(rkey);
-        }
-        if (p.length === 4) m[p[3]] = value;
-      } else inst.v[p[2]] = value;
+      if (!(d[2] & MULTI)) {
+        inst.v[p[2]] = e.value as Value;
+        continue;
+      }
+      // A write of the whole resource replaces all its instances.
+      let m = inst.v[p[2]] as MultiValue | undefined;
+      if (firstTime(cleared, p[1] + "/" + p[2] + "m") && (!m || (n < 4 && mode !== W_UPDATE))) m = inst.v[p[2]] = {};
+      if (p.length === 4) (m as MultiValue)[p[3]] = e.value as Value;
     }
-    if (path.length === 2 && entries.length === 0 && boot && !this.inst(path[0], path[1])) {
-      created = this.createInst(path[0], path[1]) !== null;
-    }
+    if (n === 2 && boot && !entries.length && !this.inst(path[0], path[1])) created = !!this.createInst(path[0], path[1]);
     this.onChange(path, created);
     return CHANGED;
   }
 
-  private clear(def: ObjectDef, inst: Instance, rid: number): void {
-    for (let i = 0; i < def.res.length; i++) {
-      const d = def.res[i];
-      if ((rid < 0 || d[0] === rid) && d[2] & W) delete inst.v[d[0]];
-    }
-  }
-
   execute(path: number[], arg: string): number {
     const o = this.obj(path[0]);
-    if (!o) return NOT_FOUND;
-    if (!this.inst(path[0], path[1])) return NOT_FOUND;
-    const d = resDef(o.def, path[2]);
-    if (!d) return NOT_FOUND;
+    const d = o && this.inst(path[0], path[1]) ? resDef(o.def, path[2]) : null;
+    if (!o || !d) return NOT_FOUND;
     if (!(d[2] & E) || !o.def.exec) return METHOD_NOT_ALLOWED;
     return o.def.exec(path[1], path[2], arg);
   }
@@ -311,21 +272,17 @@ export class Registry {
     if (!o) return NOT_FOUND;
     if (iid < 0) iid = this.freeInstanceId(oid);
     if (this.inst(oid, iid) || (!o.def.multi && o.insts.length > 0)) return BAD_REQUEST;
-    for (let i = 0; i < entries.length; i++) {
-      const p = entries[i].path;
-      if (p.length < 3) continue;
-      const d = resDef(o.def, p[2]);
+    for (const e of entries) {
+      if (e.path.length < 3) continue;
+      const d = resDef(o.def, e.path[2]);
       if (!d) return NOT_FOUND;
       if (!(d[2] & W)) return METHOD_NOT_ALLOWED;
     }
     const inst = this.createInst(oid, iid) as Instance;
-    for (let i = 0; i < entries.length; i++) {
-      const p = entries[i].path;
-      if (p.length === 3) inst.v[p[2]] = entries[i].value as Value;
-      else if (p.length === 4) {
-        const m = (inst.v[p[2]] || (inst.v[p[2]] = {})) as MultiValue;
-        m[p[3]] = entries[i].value as Value;
-      }
+    for (const e of entries) {
+      const p = e.path;
+      if (p.length === 3) inst.v[p[2]] = e.value as Value;
+      else if (p.length === 4) ((inst.v[p[2]] || (inst.v[p[2]] = {})) as MultiValue)[p[3]] = e.value as Value;
     }
     this.onChange([oid, iid], true);
     return CREATED;
@@ -336,4 +293,11 @@ export class Registry {
     this.onChange([oid, iid], true);
     return DELETED;
   }
+}
+
+/** True (and records key) the first time key is seen. */
+function firstTime(seen: string[], key: string): boolean {
+  if (seen.indexOf(key) >= 0) return false;
+  seen.push(key);
+  return true;
 }

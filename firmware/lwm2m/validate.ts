@@ -13,61 +13,52 @@ function ssidOk(v: unknown): boolean {
   return typeof v === "number" && v >= 1 && v <= 65534 && Math.floor(v) === v;
 }
 
-function checkSecurity(inst: Instance): string {
-  const v = inst.v;
-  const at = " in /0/" + inst.id;
-  if (inst.id > 255) return "instance id too large" + at;
+/** The first problem of a Security instance, without the " in /0/x" suffix. */
+function securityProblem(v: Instance["v"]): string {
   const uri = v[SEC_URI];
   const u = typeof uri === "string" ? parseUri(uri) : null;
-  if (!u) return "bad or missing URI" + at;
-  if (typeof v[SEC_BOOTSTRAP] !== "boolean") return "missing bootstrap flag" + at;
   const mode = v[SEC_MODE];
-  if (typeof mode !== "number" || mode < 0 || mode > 3) return "unsupported security mode" + at;
-  if ((mode === MODE_NOSEC) === u.secure) return (u.secure ? "coaps:// needs keys" : "coap:// needs NoSec mode") + at;
-  if (mode === MODE_PSK && !(filled(v[SEC_IDENTITY]) && filled(v[SEC_SECRET]))) return "PSK needs identity and key" + at;
-  if (mode !== MODE_PSK && mode !== MODE_NOSEC && !(filled(v[SEC_IDENTITY]) && filled(v[SEC_SERVER_KEY]) && filled(v[SEC_SECRET]))) return "missing keys" + at;
-  if (v[SEC_BOOTSTRAP] !== true && !ssidOk(v[SEC_SSID])) return "bad or missing SSID" + at;
+  if (!u) return "bad or missing URI";
+  if (typeof v[SEC_BOOTSTRAP] !== "boolean") return "missing bootstrap flag";
+  if (typeof mode !== "number" || mode < 0 || mode > 3) return "unsupported security mode";
+  if ((mode === MODE_NOSEC) === u.secure) return u.secure ? "coaps:// needs keys" : "coap:// needs NoSec mode";
+  if (mode !== MODE_NOSEC && !(filled(v[SEC_IDENTITY]) && filled(v[SEC_SECRET]))) return mode === MODE_PSK ? "PSK needs identity and key" : "missing keys";
+  if (mode !== MODE_NOSEC && mode !== MODE_PSK && !filled(v[SEC_SERVER_KEY])) return "missing keys";
+  if (v[SEC_BOOTSTRAP] !== true && !ssidOk(v[SEC_SSID])) return "bad or missing SSID";
   return "";
 }
 
-function checkServer(reg: Registry, inst: Instance): string {
-  const v = inst.v;
-  const at = " in /1/" + inst.id;
-  if (inst.id > 255) return "instance id too large" + at;
-  if (!ssidOk(v[SRV_SSID])) return "bad or missing SSID" + at;
+/** The first problem of a Server instance, without the " in /1/x" suffix. */
+function serverProblem(v: Instance["v"]): string {
   const lt = v[SRV_LIFETIME];
-  if (typeof lt !== "number" || lt <= 0) return "bad or missing lifetime" + at;
   const b = v[SRV_BINDING];
-  if (typeof b !== "string" || b.indexOf("U") < 0) return "binding must include U" + at;
-  if (securityForSsid(reg, v[SRV_SSID] as number) < 0) return "no security instance for SSID " + v[SRV_SSID];
+  if (!ssidOk(v[SRV_SSID])) return "bad or missing SSID";
+  if (typeof lt !== "number" || lt <= 0) return "bad or missing lifetime";
+  if (typeof b !== "string" || b.indexOf("U") < 0) return "binding must include U";
+  return "";
+}
+
+/** Checks every instance of /oid; counts bootstrap accounts in bs[0]; "" or the first problem. */
+function checkAll(reg: Registry, oid: number, bs: number[]): string {
+  const ssids: unknown[] = [];
+  for (const inst of (reg.obj(oid) as { insts: Instance[] }).insts) {
+    const v = inst.v;
+    const why = inst.id > 255 ? "instance id too large" : oid ? serverProblem(v) : securityProblem(v);
+    if (why) return why + " in /" + oid + "/" + inst.id;
+    const ssid = v[oid ? SRV_SSID : SEC_SSID];
+    if (oid && securityForSsid(reg, ssid as number) < 0) return "no security instance for SSID " + ssid;
+    if (!oid && v[SEC_BOOTSTRAP] === true) bs[0]++;
+    else if (ssids.indexOf(ssid) >= 0) return "duplicate " + (oid ? "server " : "") + "SSID " + ssid;
+    else ssids.push(ssid);
+  }
   return "";
 }
 
 export function validateConfig(reg: Registry): string {
-  const sec = reg.obj(0);
-  const srv = reg.obj(1);
-  if (!sec || !srv) return "objects missing";
-  let bs = 0;
-  const ssids: number[] = [];
-  for (let i = 0; i < sec.insts.length; i++) {
-    const why = checkSecurity(sec.insts[i]);
-    if (why) return why;
-    const v = sec.insts[i].v;
-    if (v[SEC_BOOTSTRAP] === true) bs++;
-    else if (ssids.indexOf(v[SEC_SSID] as number) >= 0) return "duplicate SSID " + v[SEC_SSID];
-    else ssids.push(v[SEC_SSID] as number);
-  }
-  if (bs > 1) return "more than one bootstrap account";
-  ssids.length = 0;
-  for (let i = 0; i < srv.insts.length; i++) {
-    const why = checkServer(reg, srv.insts[i]);
-    if (why) return why;
-    const ssid = srv.insts[i].v[SRV_SSID] as number;
-    if (ssids.indexOf(ssid) >= 0) return "duplicate server SSID " + ssid;
-    ssids.push(ssid);
-  }
-  if (ssids.length === 0) return "no management server";
-  return "";
+  const bs = [0];
+  if (!reg.obj(0) || !reg.obj(1)) return "objects missing";
+  const why = checkAll(reg, 0, bs) || (bs[0] > 1 ? "more than one bootstrap account" : "") || checkAll(reg, 1, bs);
+  return why || (countServers(reg) ? "" : "no management server");
 }
 
 export function countServers(reg: Registry): number {

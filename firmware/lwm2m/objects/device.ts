@@ -1,16 +1,9 @@
 // LwM2M Device (/3/0): identity from the build, live time and free memory.
 import { Value, T_NONE, T_STRING, T_INTEGER, T_TIME } from "../../formats/model";
 import { ObjectDef, Registry, R, RW, E, MULTI, MAND } from "../registry";
-import { METHOD_NOT_ALLOWED } from "../../coap/message";
 import { MANUFACTURER, MODEL, VERSION } from "../../app/info";
 import { wallSeconds } from "../../hal/timer";
 import { heapUsed, heapPool } from "../../hal/sys";
-
-export const deviceHooks = {
-  exec: function (iid: number, rid: number, arg: string): number {
-    return METHOD_NOT_ALLOWED;
-  },
-};
 
 let timeOffset = 0;
 
@@ -36,21 +29,20 @@ export const deviceDef: ObjectDef = {
     [16, T_STRING, R | MAND],
   ],
   read: readDevice,
-  exec: function (iid: number, rid: number, arg: string): number {
-    return deviceHooks.exec(iid, rid, arg);
-  },
+  // exec (Reboot, Factory Reset) is installed by the app.
 };
 
 export function addDevice(reg: Registry, serial: string): void {
   reg.add(deviceDef);
   const inst = reg.createInst(3, 0);
   if (!inst) return;
-  inst.v[0] = MANUFACTURER;
-  inst.v[1] = MODEL;
-  inst.v[2] = serial;
-  inst.v[3] = VERSION;
-  inst.v[11] = { 0: 0 };
-  inst.v[16] = "U";
+  const v = inst.v;
+  v[0] = MANUFACTURER;
+  v[1] = MODEL;
+  v[2] = serial;
+  v[3] = VERSION;
+  v[11] = { 0: 0 };
+  v[16] = "U";
 }
 
 /** A server wrote /3/0/13: keep the offset from the wall clock rather than a stale value. */

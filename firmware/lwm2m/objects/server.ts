@@ -1,7 +1,6 @@
 // LwM2M Server (/1). Executes are wired by the registration client.
 import { T_NONE, T_STRING, T_BOOLEAN, T_INTEGER, T_UNSIGNED, T_TIME } from "../../formats/model";
 import { ObjectDef, Instance, R, RW, E, MAND } from "../registry";
-import { METHOD_NOT_ALLOWED } from "../../coap/message";
 
 export const SRV_SSID = 0;
 export const SRV_LIFETIME = 1;
@@ -29,12 +28,6 @@ function initServer(inst: Instance): void {
   v[20] = 1;
 }
 
-export const serverHooks = {
-  exec: function (iid: number, rid: number, arg: string): number {
-    return METHOD_NOT_ALLOWED;
-  },
-};
-
 export const serverDef: ObjectDef = {
   id: 1,
   multi: true,
@@ -59,7 +52,5 @@ export const serverDef: ObjectDef = {
     [20, T_UNSIGNED, RW],
   ],
   init: initServer,
-  exec: function (iid: number, rid: number, arg: string): number {
-    return serverHooks.exec(iid, rid, arg);
-  },
+  // exec (Update, Bootstrap-Request trigger) is installed by the app.
 };

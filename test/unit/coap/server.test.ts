@@ -69,7 +69,7 @@ describe("server exchanges", () => {
     expect(calls).toBe(2);
     for (let mid = 100; mid < 200; mid++) rig.rx({ mid });
     expect(calls).toBe(102);
-    expect((rig.ep as any).seen.length).toBeLessThanOrEqual(8);
+    expect((rig.ep as any).pending.filter((p: any) => p.state === 6).length).toBeLessThanOrEqual(8); // SEEN records
   });
 
   it("NON requests get NON responses; duplicates are dropped", () => {
