@@ -6,11 +6,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "setup: $*"; }
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# The host board is built 32-bit (-m32), like the meter MCUs, so its JS heap figures are
+# the meters' figures: it needs the i386 multiarch C library and mbedTLS.
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+  say "enabling the i386 architecture for the 32-bit host board"
+  ${SUDO:-} dpkg --add-architecture i386
+fi
 
 DEBIAN_PACKAGES=(
   duktape-dev              # the engine source (/usr/share/duktape)
   libmbedtls-dev           # DTLS and credential encryption on the host board
-  gcc make
+  gcc make gcc-multilib libmbedtls-dev:i386   # the 32-bit host board
   gcc-arm-none-eabi libnewlib-arm-none-eabi   # the Cortex-M board
   qemu-system-arm          # runs the Cortex-M board
   libcoap3-bin gnutls-bin openssl            # independent CoAP/DTLS peers
@@ -20,13 +29,12 @@ DEBIAN_PACKAGES=(
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   [[ "$pkg" == \#* ]] && continue
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  dpkg -s "$pkg" 2>/dev/null | grep -q "^Status: install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   say "installing Debian packages: ${missing[*]}"
-  $SUDO apt-get update -q
+  # A mirror being synced can fail one index: install from what did download.
+  $SUDO apt-get update -q || say "apt-get update reported errors; trying the install anyway"
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 else
   say "Debian packages present"
