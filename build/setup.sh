@@ -29,7 +29,9 @@ DEBIAN_PACKAGES=(
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   [[ "$pkg" == \#* ]] && continue
-  dpkg -s "$pkg" 2>/dev/null | grep -q "^Status: install ok installed" || missing+=("$pkg")
+  qualified="$pkg"
+  [[ "$pkg" == *:* ]] || qualified="$pkg:$(dpkg --print-architecture)"
+  dpkg -s "$qualified" 2>/dev/null | grep -q "^Status: install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"
