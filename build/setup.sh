@@ -29,9 +29,7 @@ DEBIAN_PACKAGES=(
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   [[ "$pkg" == \#* ]] && continue
-  qualified="$pkg"
-  [[ "$pkg" == *:* ]] || qualified="$pkg:$(dpkg --print-architecture)"
-  dpkg -s "$qualified" 2>/dev/null | grep -q "^Status: install ok installed" || missing+=("$pkg")
+  dpkg-query -W -f='${Status}\n' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"
