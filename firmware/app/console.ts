@@ -9,10 +9,12 @@ import { bootstrapState, startBootstrap } from "../lwm2m/bootstrap";
 import { sessions, sessionState, stopAll } from "../lwm2m/registration";
 import { Configurable, setBootstrapUri, setEndpoint, factoryReset } from "./config";
 import { VERSION, BOARD_NAME } from "./info";
+import { credentialCommand, pemLine } from "./credcmd";
 
 const HELP = [
   "help | version | status | reboot | show config",
-  "set endpoint <name> | set bs-uri <coap://host:port>",
+  "set endpoint <name> | set bs-uri <coap(s)://host:port>",
+  "set security|psk-identity|psk-key|cert|key|server-cert|cert-usage <v|pem> [ssid] | set server <ssid> <uri> [lifetime] | show|clear credentials",
   "bootstrap | factory-reset | log <err|wrn|inf|dbg>",
 ];
 /** Indexed by LOG_* - 1. */
@@ -53,6 +55,8 @@ function showConfig(a: Configurable): void {
 
 /** Runs one command; returns "" for OK, SILENT, or the error reason. */
 function exec(a: Configurable, w: string[]): string {
+  const cred = credentialCommand(a, w);
+  if (cred !== null) return cred;
   const cmd = w[0];
   const n = w.length;
   const arg = w[1];
@@ -105,6 +109,7 @@ function exec(a: Configurable, w: string[]): string {
 }
 
 export function runCommand(a: Configurable, line: string): void {
+  if (pemLine(line)) return;
   const w: string[] = [];
   for (const part of line.split(" ")) {
     const p = part.trim();

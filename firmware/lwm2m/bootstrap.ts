@@ -93,7 +93,7 @@ function attempt(): void {
     return;
   }
   uri = reg.str(0, bs, SEC_URI);
-  const c = (conn = new Conn(sched, uri, bs));
+  const c = (conn = new Conn(sched, uri, 1 /* BS_CREDENTIAL */));
   c.ep.onRequest = command;
   c.onUp = sendRequest;
   staged = reg.stage([0, 1, 2]);

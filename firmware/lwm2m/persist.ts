@@ -50,11 +50,12 @@ export function loadConfig(reg: Registry): number {
   return n;
 }
 
-/** Stores the /0../2 instances of src (a live or staged registry) atomically; 0 or a HAL error. */
-export function saveConfig(src: Registry): number {
+/**
+ * Stores the /0../2 instances of src (a live or staged registry) atomically, in the same
+ * transaction as the caller's own records ids/data (null = remove); 0 or a HAL error.
+ */
+export function saveConfig(src: Registry, ids: number[] = [], data: (Uint8Array | null)[] = []): number {
   const old = readIndex();
-  const ids: number[] = [];
-  const data: (Uint8Array | null)[] = [];
   const index: number[] = [];
   for (let k = 0; k < CONFIG_OBJECTS.length; k++) {
     const o = src.obj(CONFIG_OBJECTS[k]);

@@ -137,7 +137,7 @@ function register(s: Session): void {
   closeConn(s);
   s.state = REGISTERING;
   s.loc = [];
-  const conn = (s.conn = new Conn(sched, s.uri, s.secIid));
+  const conn = (s.conn = new Conn(sched, s.uri, s.secIid + 2 /* credential handle of /0/iid */));
   conn.ep.onRequest = function (ex: Exchange) {
     dmHandle(ex, s);
   };

@@ -921,14 +921,25 @@ int store_read_raw(int id, uint8_t *out, size_t out_cap)
     return rc;
 }
 
-/* Secrets stay in C: the firmware reading a secret part gets its fingerprint, the first
+int store_fingerprinted(int id)
+{
+    uint8_t mode = STORE_CRED_MODE_PSK;
+    int part = id & 0xF;
+    if (id < STORE_CREDENTIAL_ID) return 0;
+    if (part == STORE_CRED_SECRET || part == STORE_CRED_SERVER_KEY) return 1;
+    if (part != STORE_CRED_IDENTITY) return 0;
+    (void) store_read_raw((id & ~0xF) | STORE_CRED_MODE, &mode, 1);
+    return mode != STORE_CRED_MODE_PSK;
+}
+
+/* Secrets stay in C: the firmware reading a fingerprinted part gets the first
  * STORE_FINGERPRINT_BYTES of its SHA-256, never the bytes. */
 int hal_store_read(int id, uint8_t *out, size_t out_cap)
 {
     static uint8_t secret[STORE_MAX_DATA];
     uint8_t digest[32];
     int rc;
-    if (!store_is_secret(id)) return store_read_raw(id, out, out_cap);
+    if (!store_fingerprinted(id)) return store_read_raw(id, out, out_cap);
     if (out_cap < STORE_FINGERPRINT_BYTES) return HAL_ETOOBIG;
     rc = store_read_raw(id, secret, sizeof secret);
     if (rc >= 0) {

@@ -21,6 +21,7 @@
 
 /* Credential handle h (1..255) names the records 0x8000 | h << 4 | part. */
 #define STORE_CRED_MODE 0       /* security mode, 1 byte (/0/x/2) */
+#define STORE_CRED_MODE_PSK 0
 #define STORE_CRED_IDENTITY 1   /* PSK identity or own certificate (/0/x/3) */
 #define STORE_CRED_SERVER_KEY 2 /* server certificate or trust anchor (/0/x/4) */
 #define STORE_CRED_SECRET 3     /* PSK or private key (/0/x/5): never returned to the firmware */
@@ -28,14 +29,12 @@
 #define STORE_CRED_ID(h, part) (STORE_CREDENTIAL_ID | ((h) << 4) | (part))
 #define STORE_FINGERPRINT_BYTES 8
 
-static inline int store_is_secret(int id)
-{
-    return id >= STORE_CREDENTIAL_ID && (id & 0xF) == STORE_CRED_SECRET;
-}
-
 /* The real bytes of any record, for C consumers such as the DTLS offload. hal_store_read is
- * the same except that it answers a secret part with its fingerprint. */
+ * the same except for the credential parts store_fingerprinted() names: the firmware gets
+ * those only as fingerprints (secret keys, server keys, and own certificates; a PSK
+ * identity is not secret and reads back as it is). */
 int store_read_raw(int id, uint8_t *out, size_t out_cap);
+int store_fingerprinted(int id);
 
 /* Call once at boot before any hal_store_*: scans the flash, rebuilds the index, finishes an
  * interrupted compaction and reports what it skipped through store_report(). Returns HAL_OK,

@@ -857,7 +857,14 @@ static void t_secret_fingerprint(void)
     CHECK_EQ(store_read_raw(id, got, sizeof got), 3);
     CHECK(memcmp(got, "abc", 3) == 0);
     CHECK_EQ(hal_store_write(STORE_CRED_ID(1, STORE_CRED_IDENTITY), (const uint8_t *) "meter-1", 7), HAL_OK);
-    CHECK_EQ(hal_store_read(STORE_CRED_ID(1, STORE_CRED_IDENTITY), got, sizeof got), 7);
+    CHECK_EQ(hal_store_read(STORE_CRED_ID(1, STORE_CRED_IDENTITY), got, sizeof got), 7); /* PSK identity: clear */
+    CHECK_EQ(hal_store_write(STORE_CRED_ID(1, STORE_CRED_SERVER_KEY), (const uint8_t *) "abc", 3), HAL_OK);
+    CHECK_EQ(hal_store_read(STORE_CRED_ID(1, STORE_CRED_SERVER_KEY), got, sizeof got), STORE_FINGERPRINT_BYTES);
+    CHECK(memcmp(got, abc_digest, sizeof abc_digest) == 0);
+    CHECK_EQ(hal_store_write(STORE_CRED_ID(1, STORE_CRED_MODE), (const uint8_t *) "\x02", 1), HAL_OK);
+    CHECK_EQ(hal_store_write(STORE_CRED_ID(1, STORE_CRED_IDENTITY), (const uint8_t *) "abc", 3), HAL_OK);
+    CHECK_EQ(hal_store_read(STORE_CRED_ID(1, STORE_CRED_IDENTITY), got, sizeof got), STORE_FINGERPRINT_BYTES); /* own certificate */
+    CHECK(memcmp(got, abc_digest, sizeof abc_digest) == 0);
 }
 
 static void run(const char *name, void (*fn)(void))

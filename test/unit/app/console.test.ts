@@ -30,7 +30,7 @@ describe("console", () => {
     expect(sim.command("set endpoint bad&name")).toEqual(["ERROR: bad character in endpoint name"]);
     expect(sim.command("set bs-uri http://x:1")).toEqual(["ERROR: bad URI 'http://x:1' (want coap://host:port)"]);
     expect(sim.command("set bs-uri coap://host:99999")[0]).toMatch(/^ERROR: bad URI/);
-    expect(sim.command("set bs-uri coaps://host:5684")).toEqual(["ERROR: coaps:// needs credentials, not settable from the console"]);
+    expect(sim.command("set bs-uri coaps://host:5684")).toEqual(["ERROR: set the bootstrap credentials first"]);
     expect(sim.store.size).toBe(0);
     sim.failCommit = true;
     expect(sim.command("set bs-uri coap://10.1.2.3:5783")).toEqual(["ERROR: store failed (-7)"]);
