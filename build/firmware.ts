@@ -71,7 +71,8 @@ function reservedProperties(): RegExp {
   for (const lib of ["firmware/types/engine-es5.d.ts", "firmware/hal/native.d.ts"]) {
     const scanner = ts.createScanner(ts.ScriptTarget.ES5, true, ts.LanguageVariant.Standard, readFileSync(join(root, lib), "utf8"));
     for (let k = scanner.scan(); k !== ts.SyntaxKind.EndOfFileToken; k = scanner.scan()) {
-      if (ts.tokenIsIdentifierOrKeyword(k)) names.add(scanner.getTokenText());
+      const word = k === ts.SyntaxKind.Identifier || (k >= ts.SyntaxKind.FirstKeyword && k <= ts.SyntaxKind.LastKeyword);
+      if (word) names.add(scanner.getTokenText());
     }
   }
   return new RegExp(`^(${[...names].join("|")})$`);

@@ -1,7 +1,7 @@
 // CoAP message model and wire format (RFC 7252 section 3), plus option helpers and the
 // Block1/Block2 option value (RFC 7959). Decoded option values and payloads are views into
 // the datagram (no copy): the datagram must not be reused while the message is in use.
-import { fail, utf8Decode, utf8Encode } from "../lib/bytes";
+import { Reader, Writer, fail, putBytes, putNum, readInt, skip, utf8Decode, utf8Encode, written } from "../lib/bytes";
 
 export interface CoapOption {
   num: number;
@@ -79,7 +79,7 @@ export const SIZE1 = 60;
 /** Critical (odd) options this stack processes; any other odd option makes a request fail with 4.02. */
 const KNOWN_CRITICAL = [IF_MATCH, URI_HOST, IF_NONE_MATCH, URI_PORT, URI_PATH, URI_QUERY, ACCEPT, BLOCK2, BLOCK1];
 
-const EMPTY_BYTES = new Uint8Array(0);
+export const EMPTY_BYTES = new Uint8Array(0);
 
 export function emptyBytes(): Uint8Array {
   return EMPTY_BYTES;
@@ -99,82 +99,41 @@ export function codeToString(code: number): string {
   return (code >> 5) + "." + (detail < 10 ? "0" : "") + detail;
 }
 
-// ---- encoding ----
-
-/** Extended length bytes after the option header for a delta or length v. */
-function extLen(v: number): number {
-  return v < 13 ? 0 : v < 269 ? 1 : 2;
-}
-
-/** Writes an option delta or length: returns the header nibble, puts the extended bytes at pos. */
-function putExt(out: Uint8Array, pos: number, v: number): number {
-  if (v >= 269) {
-    out[pos] = (v - 269) >> 8;
-    out[pos + 1] = (v - 269) & 255;
-    return 14;
-  }
-  if (v >= 13) out[pos] = v - 13;
-  return v < 13 ? v : 13;
-}
-
-/** Options in number order; equal numbers keep their relative order (repeatable options). */
-function sortedOptions(options: CoapOption[]): CoapOption[] {
-  const out = options.slice(0);
-  for (let i = 1; i < out.length; i++) {
-    const o = out[i];
-    let j = i;
-    for (; j > 0 && out[j - 1].num > o.num; j--) out[j] = out[j - 1];
-    out[j] = o;
-  }
-  return out;
-}
-
 export function encodeMessage(m: CoapMessage): Uint8Array {
   const tkl = m.token.length;
-  const opts = sortedOptions(m.options);
-  const payload = m.payload && m.payload.length ? m.payload : null;
+  const payload = m.payload;
   if (tkl > 8) fail("token too long");
-  let size = 4 + tkl + (payload ? 1 + payload.length : 0);
+  const w: Writer = { b: new Uint8Array(64), n: 0 };
+  putNum(w, ((0x40 | ((m.type & 3) << 4) | tkl) << 24) + m.code * 65536 + (m.mid & 0xffff), 4);
+  putBytes(w, m.token);
+  // Options in number order; equal numbers keep their relative order (repeatable options).
+  const opts = m.options.slice(0);
+  for (let i = 1; i < opts.length; i++) {
+    const o = opts[i];
+    let j = i;
+    for (; j > 0 && opts[j - 1].num > o.num; j--) opts[j] = opts[j - 1];
+    opts[j] = o;
+  }
   let prev = 0;
-  for (const o of opts) {
+  for (let i = 0; i < opts.length; i++) {
+    const o = opts[i];
+    const d = o.num - prev;
     const len = o.value.length;
     if (len > 65804) fail("option too long");
-    size += 1 + extLen(o.num - prev) + extLen(len) + len;
+    // header nibbles 13 and 14 announce 1 and 2 extended bytes holding v - 13 and v - 269
+    const dn = d < 13 ? d : d < 269 ? 13 : 14;
+    const ln = len < 13 ? len : len < 269 ? 13 : 14;
+    putNum(w, (dn << 4) | ln, 1);
+    putNum(w, d - (dn < 14 ? 13 : 269), dn > 12 ? dn - 12 : 0);
+    putNum(w, len - (ln < 14 ? 13 : 269), ln > 12 ? ln - 12 : 0);
+    putBytes(w, o.value);
     prev = o.num;
   }
-  const out = new Uint8Array(size);
-  out[0] = 0x40 | ((m.type & 3) << 4) | tkl;
-  out[1] = m.code;
-  out[2] = m.mid >> 8;
-  out[3] = m.mid;
-  out.set(m.token, 4);
-  let pos = 4 + tkl;
-  prev = 0;
-  for (const o of opts) {
-    const value = o.value;
-    const delta = o.num - prev;
-    const head = pos++;
-    out[head] = putExt(out, pos, delta) << 4;
-    pos += extLen(delta);
-    out[head] |= putExt(out, pos, value.length);
-    pos += extLen(value.length);
-    out.set(value, pos);
-    pos += value.length;
-    prev = o.num;
+  if (payload && payload.length) {
+    putNum(w, 0xff, 1);
+    putBytes(w, payload);
   }
-  if (payload) {
-    out[pos] = 0xff;
-    out.set(payload, pos + 1);
-  }
-  return out;
-}
-
-// ---- decoding ----
-
-/** The option delta or length for header nibble n, extended bytes at pos. */
-function readExt(b: Uint8Array, pos: number, n: number): number {
-  if (n > 14 || pos + n - 12 > b.length) fail("bad option");
-  return n < 13 ? n : n === 13 ? b[pos] + 13 : ((b[pos] << 8) | b[pos + 1]) + 269;
+  return written(w);
 }
 
 /** Parses one datagram; throws Error on any format error (RFC 7252 section 3). */
@@ -192,28 +151,31 @@ export function decodeMessage(b: Uint8Array): CoapMessage {
     options: [],
     payload: null,
   };
-  let pos = 4 + tkl;
+  const r: Reader = { b: b, pos: 4 + tkl, end: b.length, name: "coap" };
   let num = 0;
-  while (pos < b.length) {
-    const head = b[pos++];
+  while (r.pos < b.length) {
+    const head = b[r.pos++];
     if (head === 0xff) {
-      if (pos >= b.length) fail("empty payload after marker");
-      m.payload = b.subarray(pos);
+      if (r.pos >= b.length) fail("empty payload after marker");
+      m.payload = b.subarray(r.pos);
       break;
     }
-    const delta = readExt(b, pos, head >> 4);
-    pos += extLen(delta);
-    const len = readExt(b, pos, head & 15);
-    pos += extLen(len);
-    if (pos + len > b.length) fail("bad option");
-    num += delta;
-    m.options.push({ num: num, value: b.subarray(pos, pos + len) });
-    pos += len;
+    // delta, then length: nibble 13 or 14 takes 1 or 2 more bytes, 15 is reserved
+    const v = [head >> 4, head & 15];
+    for (let k = 0; k < 2; k++) {
+      const n = v[k];
+      if (n > 14) fail("bad option");
+      if (n > 12) v[k] = readInt(b, skip(r, n - 12), n - 12, false) + (n < 14 ? 13 : 269);
+    }
+    num += v[0];
+    m.options.push({ num: num, value: b.subarray(skip(r, v[1]), r.pos) });
   }
   return m;
 }
 
 // ---- option helpers ----
+// The firmware uses uintOpt, strOpt, getUintOption, getStringOptions, decodeBlock and
+// hasUnknownCriticalOption; the rest serve the tests and tools (the bundler drops them).
 
 export function addOption(m: CoapMessage, num: number, value: Uint8Array): void {
   m.options.push({ num: num, value: value });
@@ -221,19 +183,17 @@ export function addOption(m: CoapMessage, num: number, value: Uint8Array): void 
 
 /** Minimal big-endian bytes of an unsigned integer (0 encodes as zero bytes). */
 export function uintBytes(v: number): Uint8Array {
-  const out: number[] = [];
-  for (; v >= 1; v = Math.floor(v / 256)) out.unshift(v % 256);
-  return new Uint8Array(out);
+  return uintOpt(0, v).value;
 }
 
 export function bytesToUint(b: Uint8Array): number {
-  let v = 0;
-  for (let i = 0; i < b.length; i++) v = v * 256 + b[i];
-  return v;
+  return getUintOption({ options: [{ num: 0, value: b }] } as CoapMessage, 0);
 }
 
 export function uintOpt(num: number, v: number): CoapOption {
-  return { num: num, value: uintBytes(v) };
+  const out: number[] = [];
+  for (; v >= 1; v = Math.floor(v / 256)) out.unshift(v % 256);
+  return { num: num, value: new Uint8Array(out) };
 }
 
 export function strOpt(num: number, s: string): CoapOption {
@@ -241,16 +201,15 @@ export function strOpt(num: number, s: string): CoapOption {
 }
 
 export function addUintOption(m: CoapMessage, num: number, v: number): void {
-  addOption(m, num, uintBytes(v));
+  m.options.push(uintOpt(num, v));
 }
 
 export function addStringOption(m: CoapMessage, num: number, s: string): void {
-  addOption(m, num, utf8Encode(s));
+  m.options.push(strOpt(num, s));
 }
 
 export function getOption(m: CoapMessage, num: number): CoapOption | null {
-  for (let i = 0; i < m.options.length; i++) if (m.options[i].num === num) return m.options[i];
-  return null;
+  return getOptions(m, num)[0] || null;
 }
 
 export function getOptions(m: CoapMessage, num: number): CoapOption[] {
@@ -259,18 +218,22 @@ export function getOptions(m: CoapMessage, num: number): CoapOption[] {
   return out;
 }
 
-/** The option's unsigned value, or -1 when the option is absent. */
+/** The (first such) option's unsigned value, or -1 when the option is absent. */
 export function getUintOption(m: CoapMessage, num: number): number {
-  const o = getOption(m, num);
-  let v = -1;
-  if (o) for (let i = (v = 0); i < o.value.length; i++) v = v * 256 + o.value[i];
-  return v;
+  for (let i = 0; i < m.options.length; i++) {
+    const o = m.options[i].value;
+    if (m.options[i].num !== num) continue;
+    let v = 0;
+    for (let k = 0; k < o.length; k++) v = v * 256 + o[k];
+    return v;
+  }
+  return -1;
 }
 
 /** UTF-8 values of every such option; throws Error on invalid UTF-8. */
 export function getStringOptions(m: CoapMessage, num: number): string[] {
   const out: string[] = [];
-  for (const o of m.options) if (o.num === num) out.push(utf8Decode(o.value));
+  for (let i = 0; i < m.options.length; i++) if (m.options[i].num === num) out.push(utf8Decode(m.options[i].value));
   return out;
 }
 
@@ -296,7 +259,10 @@ export function setUriPath(m: CoapMessage, path: string): void {
 }
 
 export function hasUnknownCriticalOption(m: CoapMessage): boolean {
-  for (const o of m.options) if (o.num & 1 && KNOWN_CRITICAL.indexOf(o.num) < 0) return true;
+  for (let i = 0; i < m.options.length; i++) {
+    const n = m.options[i].num;
+    if (n & 1 && KNOWN_CRITICAL.indexOf(n) < 0) return true;
+  }
   return false;
 }
 
@@ -310,15 +276,14 @@ export function encodeBlock(num: number, more: boolean, szx: number): number {
   return num * 16 + (more ? 8 : 0) + (szx & 7);
 }
 
-/** Decodes an option value; null for the reserved szx 7 or a value longer than 3 bytes. */
+/** Decodes an option value; null for an absent option (-1), the reserved szx 7 or a value longer than 3 bytes. */
 export function decodeBlock(v: number): BlockValue | null {
   if ((v & 7) === 7 || v > 0xffffff) return null;
   return { num: Math.floor(v / 16), more: (v & 8) !== 0, szx: v & 7 };
 }
 
 export function getBlockOption(m: CoapMessage, num: number): BlockValue | null {
-  const v = getUintOption(m, num);
-  return v < 0 ? null : decodeBlock(v);
+  return decodeBlock(getUintOption(m, num));
 }
 
 export function addBlockOption(m: CoapMessage, num: number, block: number, more: boolean, szx: number): void {

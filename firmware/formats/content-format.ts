@@ -2,10 +2,8 @@
 
 import { fail } from "../lib/bytes";
 import { Entry, TypeLookup } from "./model";
-import { decodeOpaque, encodeOpaque } from "./opaque";
-import { decodeSenmlCbor, encodeSenmlCbor } from "./senml-cbor";
-import { decodeSenmlJson, encodeSenmlJson } from "./senml-json";
-import { decodeText, encodeText } from "./text";
+import { decodeSenml, encodeSenml } from "./senml";
+import { decodeSingle, encodeSingle } from "./text";
 import { decodeTlv, encodeTlv } from "./tlv";
 
 export const CF_TEXT = 0;
@@ -17,28 +15,21 @@ export const CF_SENML_CBOR = 112;
 export const CF_TLV = 11542;
 export const CF_LWM2M_JSON = 11543;
 
-type Encoder = (base: number[], entries: Entry[], types: TypeLookup) => Uint8Array;
-type Decoder = (base: number[], payload: Uint8Array, types: TypeLookup) => Entry[];
-
 /** The formats encodeContent/decodeContent handle (link format has its own Link-based API). */
-const FORMATS = [CF_TLV, CF_SENML_CBOR, CF_SENML_JSON, CF_TEXT, CF_OPAQUE];
-const ENCODERS: Encoder[] = [encodeTlv, encodeSenmlCbor, encodeSenmlJson, encodeText, encodeOpaque];
-const DECODERS: Decoder[] = [decodeTlv, decodeSenmlCbor, decodeSenmlJson, decodeText, decodeOpaque];
-
-export function isSupportedFormat(format: number): boolean {
-  return FORMATS.indexOf(format) >= 0;
+export function isSupportedFormat(f: number): boolean {
+  return f === CF_TLV || f === CF_SENML_CBOR || f === CF_SENML_JSON || f === CF_TEXT || f === CF_OPAQUE;
 }
 
-function codec(format: number): number {
-  const i = FORMATS.indexOf(format);
-  if (i < 0) fail("unsupported content format " + format);
-  return i;
+export function encodeContent(f: number, base: number[], entries: Entry[], types: TypeLookup): Uint8Array {
+  return f === CF_TLV ? encodeTlv(base, entries, types)
+    : f === CF_SENML_JSON || f === CF_SENML_CBOR ? encodeSenml(base, entries, types, f === CF_SENML_JSON)
+    : f === CF_TEXT || f === CF_OPAQUE ? encodeSingle(base, entries, types, f === CF_OPAQUE)
+    : fail("unsupported content format " + f);
 }
 
-export function encodeContent(format: number, base: number[], entries: Entry[], types: TypeLookup): Uint8Array {
-  return ENCODERS[codec(format)](base, entries, types);
-}
-
-export function decodeContent(format: number, base: number[], payload: Uint8Array, types: TypeLookup): Entry[] {
-  return DECODERS[codec(format)](base, payload, types);
+export function decodeContent(f: number, base: number[], payload: Uint8Array, types: TypeLookup): Entry[] {
+  return f === CF_TLV ? decodeTlv(base, payload, types)
+    : f === CF_SENML_JSON || f === CF_SENML_CBOR ? decodeSenml(base, payload, types, f === CF_SENML_JSON)
+    : f === CF_TEXT || f === CF_OPAQUE ? decodeSingle(base, payload, types, f === CF_OPAQUE)
+    : fail("unsupported content format " + f);
 }

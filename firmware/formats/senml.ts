@@ -1,19 +1,38 @@
-// SenML records <-> entries, shared by SenML JSON and SenML CBOR. Records here are objects
-// keyed by the JSON label names (bn, n, v, vs, vb, vd, vlo), in the order they are written.
+// SenML JSON (content-format 110) and SenML CBOR (112), RFC 8428 with the LwM2M 1.1 "vlo"
+// label. Records are objects keyed by the JSON label names (bn, n, v, vs, vb, vd, vlo); CBOR
+// uses RFC 8428's integer labels for them (vlo stays text) and carries vd as bytes.
 
-import { base64urlDecode, base64urlEncode, fail } from "../lib/bytes";
+import { base64urlDecode, base64urlEncode, fail, utf8Decode, utf8Encode } from "../lib/bytes";
+import { decodeCbor, encodeCbor } from "./cbor";
 import {
-  Entry, TypeLookup, Value, parsePath, pathStartsWith, pathToString,
+  Entry, ObjLink, TypeLookup, Value, parsePath, pathStartsWith, pathToString,
   T_NONE, T_STRING, T_BOOLEAN, T_OPAQUE, T_OBJLNK, T_CORELNK,
 } from "./model";
-import { fitsType, objLinkToString, parseObjLink, typeFor } from "./values";
+import { fitsType, parseObjLink, typeFor } from "./values";
+
+// CBOR map key (as decodeCbor spells it) -> SenML label.
+const LABELS: any = {
+  "-1": "bver", "-2": "bn", "-3": "bt", "-4": "bu",
+  "0": "n", "1": "u", "2": "v", "3": "vs", "4": "vb", "6": "t", "7": "ut", "8": "vd", vlo: "vlo",
+};
+const KEYS: any = {};
+for (const k in LABELS) {
+  const n = Number(k);
+  KEYS[LABELS[k]] = n === n ? n : k;
+}
+
+/** The JS type each label's value must have ("" = accepted and ignored); vd is bytes in CBOR. */
+const LABEL_TYPES: { [label: string]: string } = {
+  bn: "string", n: "string", vs: "string", vlo: "string", vd: "string", v: "number", vb: "boolean",
+  bt: "", t: "", bver: "", bu: "", u: "", ut: "",
+};
 
 /**
  * One record per valued entry. The first record's base name is the longest path prefix shared
  * by all entries that still leaves every name at least one level ("/3/0/" + "0" for a read of
  * /3/0). Entries with a null value ("instance exists") have no SenML form and are left out.
  */
-export function toRecords(base: number[], entries: Entry[], types: TypeLookup, json: boolean): any[] {
+export function encodeSenml(base: number[], entries: Entry[], types: TypeLookup, json: boolean): Uint8Array {
   let prefix: number[] | null = null;
   for (let k = 0; k < entries.length; k++) {
     const p = entries[k].path;
@@ -38,25 +57,28 @@ export function toRecords(base: number[], entries: Entry[], types: TypeLookup, j
     if (t === T_STRING || t === T_CORELNK) rec.vs = v;
     else if (t === T_BOOLEAN) rec.vb = v;
     else if (t === T_OPAQUE) rec.vd = json ? base64urlEncode(v as Uint8Array) : v;
-    else if (t === T_OBJLNK) rec.vlo = objLinkToString(v as any);
+    else if (t === T_OBJLNK) rec.vlo = (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId;
     else rec.v = v;
     out.push(rec);
   }
-  return out;
+  return json ? utf8Encode(JSON.stringify(out)) : encodeCbor(out, KEYS);
 }
-
-/** The JS type each label's value must have ("" = accepted and ignored); vd is bytes in CBOR. */
-const LABEL_TYPES: { [label: string]: string } = {
-  bn: "string", n: "string", vs: "string", vlo: "string", vd: "string", v: "number", vb: "boolean",
-  bt: "", t: "", bver: "", bu: "", u: "", ut: "",
-};
 
 function expect(ok: boolean, label: string): void {
   if (!ok) fail("senml: bad " + label);
 }
 
-/** Records (label-keyed objects) to entries with full paths; vd is base64url text when json. */
-export function fromRecords(base: number[], list: any, types: TypeLookup, json: boolean): Entry[] {
+/** A pack to entries with full paths. */
+export function decodeSenml(base: number[], payload: Uint8Array, types: TypeLookup, json: boolean): Entry[] {
+  let list: any;
+  if (json) {
+    const text = utf8Decode(payload);
+    try {
+      list = JSON.parse(text);
+    } catch (e) {
+      fail("senml: malformed JSON");
+    }
+  } else list = decodeCbor(payload);
   expect(Array.isArray(list), "pack");
   const out: Entry[] = [];
   let bn = "";
@@ -65,11 +87,12 @@ export function fromRecords(base: number[], list: any, types: TypeLookup, json: 
     expect(typeof rec === "object" && rec !== null && !Array.isArray(rec) && !(rec instanceof Uint8Array), "record");
     let n = "";
     let value: Value | null = null;
-    const labels = Object.keys(rec);
-    for (let j = 0; j < labels.length; j++) {
-      const label = labels[j];
-      const x = rec[label];
-      const want = LABEL_TYPES.hasOwnProperty(label) ? LABEL_TYPES[label] : fail("senml: unknown label " + label);
+    const keys = Object.keys(rec);
+    for (let j = 0; j < keys.length; j++) {
+      const key = keys[j];
+      const x = rec[key];
+      const label = json ? key : LABELS.hasOwnProperty(key) ? LABELS[key] : "";
+      const want = LABEL_TYPES.hasOwnProperty(label) ? LABEL_TYPES[label] : fail("senml: unknown label " + key);
       if (!want) continue; // times and units carry nothing for LwM2M
       expect(label === "vd" && !json ? x instanceof Uint8Array : typeof x === want, label);
       if (label === "bn") bn = x;

@@ -1,6 +1,6 @@
 // OMA TLV (content-format 11542), LwM2M 1.1 Core section 7.4.3.
 
-import { ByteReader, ByteWriter, copyBytes, fail, readFloat, readInt, utf8Decode, utf8Encode } from "../lib/bytes";
+import { Reader, Writer, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, written } from "../lib/bytes";
 import {
   Entry, ObjLink, TypeLookup, Value, NO_ID, pathStartsWith, pathToString,
   T_STRING, T_INTEGER, T_UNSIGNED, T_FLOAT, T_BOOLEAN, T_OPAQUE, T_TIME, T_OBJLNK, T_CORELNK,
@@ -24,44 +24,32 @@ function comparePaths(a: Entry, b: Entry): number {
   return p.length - q.length;
 }
 
-function intSize(v: number, unsigned: boolean): number {
-  for (let n = 1; n < 8; n *= 2) {
-    const lim = Math.pow(2, 8 * n - (unsigned ? 0 : 1));
-    if (v < lim && v >= -lim) return n;
-  }
-  return 8;
-}
-
 function encodeValue(path: number[], v: Value | null, types: TypeLookup): Uint8Array {
   if (v === null) fail("tlv: no value for " + pathToString(path));
   const t = typeFor(types, path, v);
   if (t === T_STRING || t === T_CORELNK) return utf8Encode(v as string);
   if (t === T_OPAQUE) return v as Uint8Array;
-  const w = new ByteWriter(8);
-  if (t === T_BOOLEAN) w.u8(v ? 1 : 0);
-  else if (t === T_OBJLNK) {
-    w.u16((v as ObjLink).objectId);
-    w.u16((v as ObjLink).instanceId);
-  } else if (t === T_FLOAT) {
+  const w: Writer = { b: new Uint8Array(8), n: 0 };
+  if (t === T_BOOLEAN) putNum(w, v ? 1 : 0, 1);
+  else if (t === T_OBJLNK) putNum(w, (v as ObjLink).objectId * 65536 + (v as ObjLink).instanceId, 4);
+  else if (t === T_FLOAT) {
     f32.setFloat32(0, v as number);
-    w.float(v as number, f32.getFloat32(0) === v || v !== v ? 4 : 8);
-  } else w.int(v as number, intSize(v as number, t === T_UNSIGNED));
-  return w.finish();
-}
-
-function writeHeader(w: ByteWriter, type: number, id: number, len: number): void {
-  if (!(id >= 0 && id <= 65535)) fail("tlv: bad identifier");
-  if (len > 0xffffff) fail("tlv: value too long");
-  const lt = len < 8 ? 0 : len < 0x100 ? 1 : len < 0x10000 ? 2 : 3;
-  w.u8(type | (id > 255 ? 0x20 : 0) | (lt << 3) | (lt ? 0 : len));
-  if (id > 255) w.u16(id);
-  else w.u8(id);
-  if (lt) w.int(len, lt);
+    putNum(w, v as number, f32.getFloat32(0) === v || v !== v ? 4 : 8, true);
+  } else {
+    // the smallest of 1, 2, 4 or 8 bytes that holds v
+    let n = 1;
+    for (; n < 8; n *= 2) {
+      const lim = Math.pow(2, 8 * n - (t === T_UNSIGNED ? 0 : 1));
+      if ((v as number) < lim && (v as number) >= -lim) break;
+    }
+    putNum(w, v as number, n);
+  }
+  return written(w);
 }
 
 // Encodes sorted entries [from, to) whose ids at `depth` become the elements of this level.
 function encodeLevel(list: Entry[], from: number, to: number, depth: number, types: TypeLookup): Uint8Array {
-  const w = new ByteWriter(64);
+  const w: Writer = { b: new Uint8Array(64), n: 0 };
   let i = from;
   while (i < to) {
     const e = list[i];
@@ -88,11 +76,17 @@ function encodeLevel(list: Entry[], from: number, to: number, depth: number, typ
       type = depth === 3 ? RES_INST : e.value === null ? MULTI : RES;
       body = type === MULTI ? new Uint8Array(0) : encodeValue(e.path, e.value, types);
     }
-    writeHeader(w, type, id, body.length);
-    w.bytes(body);
+    const len = body.length;
+    if (!(id >= 0 && id <= 65535)) fail("tlv: bad identifier");
+    if (len > 0xffffff) fail("tlv: value too long");
+    const lt = len < 8 ? 0 : len < 0x100 ? 1 : len < 0x10000 ? 2 : 3;
+    putNum(w, type | (id > 255 ? 0x20 : 0) | (lt << 3) | (lt ? 0 : len), 1);
+    putNum(w, id, id > 255 ? 2 : 1);
+    putNum(w, len, lt);
+    putBytes(w, body);
     i = j;
   }
-  return w.finish();
+  return written(w);
 }
 
 /**
@@ -130,19 +124,20 @@ function decodeValue(v: Uint8Array, t: number): Value {
       if (n !== 4) fail("tlv: bad objlnk length");
       return { objectId: readInt(v, 0, 2, false), instanceId: readInt(v, 2, 2, false) };
   }
-  return copyBytes(v); // opaque, or unknown type: the raw bytes
+  return new Uint8Array(v); // opaque, or unknown type: the raw bytes
 }
 
 // Decodes the elements in b[pos, end) below `parent`. Only the top level may restate the last
 // id of the base path (a wrapper) or omit the instance (Create on /o), so nesting stays <= 3.
 function decodeLevel(b: Uint8Array, pos: number, end: number, parent: number[], top: boolean, out: Entry[], types: TypeLookup): void {
-  const r = new ByteReader(b, "tlv", pos, end);
-  while (r.left() > 0) {
-    const t = r.u8();
-    const id = r.uint(t & 0x20 ? 2 : 1);
+  const r: Reader = { b: b, pos: pos, end: end, name: "tlv" };
+  while (r.pos < end) {
+    const t = b[skip(r, 1)];
+    const k = t & 0x20 ? 2 : 1;
+    const id = readInt(b, skip(r, k), k, false);
     const lt = (t >> 3) & 3;
-    const len = lt ? r.uint(lt) : t & 7;
-    if (len > r.left()) fail("tlv: length past end");
+    const len = lt ? readInt(b, skip(r, lt), lt, false) : t & 7;
+    if (len > end - r.pos) fail("tlv: length past end");
     const start = r.pos;
     r.pos += len;
     const kind = t & 0xc0;

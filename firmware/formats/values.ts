@@ -11,24 +11,9 @@ export function isInt(v: unknown): v is number {
   return typeof v === "number" && Math.floor(v) === v && v <= MAX_SAFE && v >= -MAX_SAFE;
 }
 
-function isU16(v: unknown): boolean {
-  return isInt(v) && v >= 0 && v <= 65535;
-}
-
 export function isObjLink(v: unknown): v is ObjLink {
-  return typeof v === "object" && v !== null && isU16((v as ObjLink).objectId) && isU16((v as ObjLink).instanceId);
-}
-
-function inferType(v: Value): number {
-  switch (typeof v) {
-    case "number":
-      return isInt(v) ? T_INTEGER : T_FLOAT;
-    case "boolean":
-      return T_BOOLEAN;
-    case "string":
-      return T_STRING;
-  }
-  return v instanceof Uint8Array ? T_OPAQUE : T_OBJLNK;
+  const o = v as ObjLink;
+  return typeof v === "object" && v !== null && o.objectId >= 0 && o.objectId <= 65535 && o.instanceId >= 0 && o.instanceId <= 65535 && isInt(o.objectId) && isInt(o.instanceId);
 }
 
 export function fitsType(t: number, v: Value): boolean {
@@ -56,7 +41,11 @@ export function fitsType(t: number, v: Value): boolean {
 /** The declared type of the resource at path, or one inferred from v; throws when v does not fit. */
 export function typeFor(types: TypeLookup, path: number[], v: Value): number {
   let t = types(path[0], path[2]);
-  if (t === T_NONE) t = inferType(v);
+  const js = typeof v;
+  if (t === T_NONE) {
+    t = js === "number" ? (isInt(v) ? T_INTEGER : T_FLOAT) : js === "boolean" ? T_BOOLEAN : js === "string" ? T_STRING
+      : v instanceof Uint8Array ? T_OPAQUE : T_OBJLNK;
+  }
   if (!fitsType(t, v)) fail("value does not fit the type of " + pathToString(path));
   return t;
 }
@@ -76,6 +65,7 @@ export function parseDecimal(s: string): number {
   return neg ? -v : v;
 }
 
+/** "o:i"; also the text form of an object link. */
 export function objLinkToString(l: ObjLink): string {
   return l.objectId + ":" + l.instanceId;
 }
@@ -85,17 +75,4 @@ export function parseObjLink(s: string): ObjLink {
   const l = { objectId: parseDecimal(s.substring(0, c)), instanceId: parseDecimal(s.substring(c + 1)) };
   if (!isObjLink(l)) fail("bad object link");
   return l;
-}
-
-/** The one value of a text or opaque payload; base must be a resource or resource instance. */
-export function singleEntry(base: number[], entries: Entry[], fmt: string): Entry {
-  checkResourceBase(base, fmt);
-  const e = entries[0];
-  if (entries.length !== 1 || e.value === null || e.path.length !== base.length || !pathStartsWith(e.path, base))
-    fail(fmt + ": needs exactly one value at " + pathToString(base));
-  return e;
-}
-
-export function checkResourceBase(base: number[], fmt: string): void {
-  if (base.length < 3) fail(fmt + ": needs a resource path");
 }

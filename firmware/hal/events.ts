@@ -1,8 +1,7 @@
 // The one entry the C main loop calls: routes each event to its handler, runs due timers,
 // then re-arms the single HAL wake-up for the earliest pending timer.
 import { Scheduler } from "../lib/scheduler";
-import { logErr } from "../lib/log";
-import { rearm } from "./timer";
+import { LOG_ERR, log } from "../lib/log";
 
 /** kind is passed last so one handler can serve several kinds. */
 export type EventHandler = (handle: number, arg: number, kind: number) => void;
@@ -20,7 +19,7 @@ function dispatch(kind: number, handle: number, arg: number): void {
     const fn = handlers[kind];
     if (fn) fn(handle, arg, kind);
   } catch (e) {
-    logErr("app", "event " + kind + " failed: " + (e as Error).message);
+    log(LOG_ERR, "app", "event " + kind + " failed: " + (e as Error).message);
   }
   pump();
 }
@@ -31,10 +30,11 @@ export function pump(): void {
   try {
     sched.run();
   } catch (e) {
-    logErr("app", "timer failed: " + (e as Error).message);
+    log(LOG_ERR, "app", "timer failed: " + (e as Error).message);
     sched.run();
   }
-  rearm(sched);
+  const d = sched.nextDelay();
+  if (d >= 0) __hal.timer_arm(d);
 }
 
 export function installDispatcher(s: Scheduler): void {

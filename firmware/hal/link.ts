@@ -4,35 +4,37 @@ import { onEvent } from "./events";
 import { BOARD } from "../board";
 
 export interface LinkOwner {
-  rx(data: Uint8Array): void;
-  /** EV_LINK_ERROR (arg: HAL error), EV_DTLS_CONNECTED or EV_DTLS_ALERT (arg: alert). */
-  linkEvent(kind: number, arg: number): void;
+  /**
+   * EV_LINK_RX (arg: length, data: the datagram, a copy the owner may keep), EV_LINK_ERROR
+   * (arg: HAL error), EV_DTLS_CONNECTED or EV_DTLS_ALERT (arg: alert).
+   */
+  link(kind: number, arg: number, data?: Uint8Array): void;
 }
 
 const owners: (LinkOwner | null)[] = [];
 let rxBuf: Uint8Array | null = null;
 
-function onRx(handle: number): void {
+function onLink(handle: number, arg: number, kind: number): void {
+  const owner = owners[handle];
+  if (kind !== EV_LINK_RX) {
+    if (owner) owner.link(kind, arg);
+    return;
+  }
   if (!rxBuf) rxBuf = new Uint8Array(BOARD.linkMtu);
   let n: number;
   while ((n = __hal.link_recv(handle, rxBuf)) > 0) {
-    const owner = owners[handle];
-    // The CoAP layer may keep the datagram (dedup, block-wise): hand it a copy.
-    if (owner) owner.rx(new Uint8Array(rxBuf.subarray(0, n)));
+    // the owner may change while datagrams are drained
+    const o = owners[handle];
+    if (o) o.link(kind, n, new Uint8Array(rxBuf.subarray(0, n)));
   }
-}
-
-function onLinkEvent(handle: number, arg: number, kind: number): void {
-  const owner = owners[handle];
-  if (owner) owner.linkEvent(kind, arg);
 }
 
 export function linkInit(): void {
   owners.length = 0;
-  onEvent(EV_LINK_RX, onRx);
-  onEvent(EV_LINK_ERROR, onLinkEvent);
-  onEvent(EV_DTLS_CONNECTED, onLinkEvent);
-  onEvent(EV_DTLS_ALERT, onLinkEvent);
+  onEvent(EV_LINK_RX, onLink);
+  onEvent(EV_LINK_ERROR, onLink);
+  onEvent(EV_DTLS_CONNECTED, onLink);
+  onEvent(EV_DTLS_ALERT, onLink);
 }
 
 /** Returns a handle >= 0 or a negative HAL error. */
@@ -40,10 +42,6 @@ export function linkOpen(host: string, port: number, owner: LinkOwner): number {
   const h = __hal.link_open(host, port);
   if (h >= 0) owners[h] = owner;
   return h;
-}
-
-export function linkSend(handle: number, data: Uint8Array): number {
-  return __hal.link_send(handle, data);
 }
 
 export function linkClose(handle: number): void {

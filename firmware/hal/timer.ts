@@ -1,4 +1,4 @@
-import { Clock, Scheduler } from "../lib/scheduler";
+import { Clock } from "../lib/scheduler";
 
 export const halClock: Clock = {
   now: function () {
@@ -8,9 +8,4 @@ export const halClock: Clock = {
 
 export function wallSeconds(): number {
   return Math.floor(__hal.timer_wall() / 1000);
-}
-
-export function rearm(s: Scheduler): void {
-  const d = s.nextDelay();
-  if (d >= 0) __hal.timer_arm(d);
 }

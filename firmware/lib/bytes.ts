@@ -8,28 +8,32 @@ export function fail(message: string): never {
   throw new Error(message);
 }
 
+/** Two passes over s: the first counts the bytes, the second writes them. */
 export function utf8Encode(s: string): Uint8Array {
-  const w = new ByteWriter(s.length + 8);
-  for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 0xd800 && c < 0xe000) {
-      const d = s.charCodeAt(i + 1);
-      if (c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
-        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-        i++;
-      } else {
-        c = 0xfffd; // lone surrogate
+  let out: Uint8Array | null = null;
+  for (;;) {
+    let n = 0;
+    for (let i = 0; i < s.length; i++) {
+      let c = s.charCodeAt(i);
+      if (c >= 0xd800 && c < 0xe000) {
+        const d = s.charCodeAt(i + 1);
+        if (c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+          i++;
+        } else {
+          c = 0xfffd; // lone surrogate
+        }
       }
+      const k = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
+      if (out) {
+        out[n] = k ? ((0xff80 >> k) & 0xff) | (c >> (6 * k)) : c;
+        for (let j = 1; j <= k; j++) out[n + j] = 0x80 | ((c >> (6 * (k - j))) & 63);
+      }
+      n += k + 1;
     }
-    if (c < 0x80) {
-      w.u8(c);
-      continue;
-    }
-    const n = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
-    w.u8(((0xff80 >> n) & 0xff) | (c >> (6 * n)));
-    for (let k = n - 1; k >= 0; k--) w.u8(0x80 | ((c >> (6 * k)) & 63));
+    if (out) return out;
+    out = new Uint8Array(n);
   }
-  return w.finish();
 }
 
 // Strict decoder: rejects truncated sequences, stray continuation bytes, overlong forms,
@@ -77,21 +81,15 @@ export function hex(b: Uint8Array): string {
 
 /** Parses hex digits, either case; spaces are skipped so vectors can be written grouped. */
 export function unhex(s: string): Uint8Array {
-  const w = new ByteWriter(s.length >> 1);
-  let hi = -1;
+  s = s.split(" ").join("").toLowerCase();
+  if (s.length & 1) fail("hex: odd length");
+  const out = new Uint8Array(s.length >> 1);
   for (let i = 0; i < s.length; i++) {
-    const ch = s.charAt(i);
-    if (ch === " ") continue;
-    const d = HEX.indexOf(ch.toLowerCase());
+    const d = HEX.indexOf(s.charAt(i));
     if (d < 0) fail("hex: invalid digit");
-    if (hi < 0) hi = d;
-    else {
-      w.u8((hi << 4) | d);
-      hi = -1;
-    }
+    out[i >> 1] |= i & 1 ? d : d << 4;
   }
-  if (hi >= 0) fail("hex: odd length");
-  return w.finish();
+  return out;
 }
 
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -112,9 +110,10 @@ export function base64urlDecode(s: string): Uint8Array {
   let end = s.length;
   while (end > 0 && s.charAt(end - 1) === "=") end--;
   if (end % 4 === 1 || s.length - end > 2) fail("base64: bad length");
-  const w = new ByteWriter((end * 3) >> 2);
+  const out = new Uint8Array((end * 3) >> 2);
   let acc = 0;
   let bits = 0;
+  let n = 0;
   for (let i = 0; i < end; i++) {
     const d = B64.indexOf(s.charAt(i));
     if (d < 0) fail("base64: invalid character");
@@ -122,10 +121,10 @@ export function base64urlDecode(s: string): Uint8Array {
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      w.u8(acc >> bits);
+      out[n++] = acc >> bits;
     }
   }
-  return w.finish();
+  return out;
 }
 
 export function concatBytes(list: Uint8Array[]): Uint8Array {
@@ -148,9 +147,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 /** A copy that does not keep the (possibly reused) source buffer alive. */
 export function copyBytes(b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(b.length);
-  out.set(b);
-  return out;
+  return new Uint8Array(b);
 }
 
 /**
@@ -177,106 +174,60 @@ export function readFloat(b: Uint8Array, off: number, n: number): number {
   return n === 4 ? dv.getFloat32(0) : dv.getFloat64(0);
 }
 
-export class ByteWriter {
-  private buf: Uint8Array;
-  private len = 0;
+/** A growable byte buffer: put* append, written() gives the bytes at their exact size. */
+export interface Writer {
+  b: Uint8Array;
+  n: number;
+}
 
-  constructor(capacity?: number) {
-    this.buf = new Uint8Array(capacity || 32);
+/** Makes room for k more bytes; returns where they go. */
+function grow(w: Writer, k: number): number {
+  const need = w.n + k;
+  if (need > w.b.length) {
+    const grown = new Uint8Array(need * 2);
+    grown.set(w.b.subarray(0, w.n));
+    w.b = grown;
   }
+  w.n = need;
+  return need - k;
+}
 
-  private room(n: number): void {
-    const need = this.len + n;
-    if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < need) cap *= 2;
-    const grown = new Uint8Array(cap);
-    grown.set(this.buf.subarray(0, this.len));
-    this.buf = grown;
-  }
-
-  u8(v: number): void {
-    this.room(1);
-    this.buf[this.len++] = v & 255;
-  }
-
-  u16(v: number): void {
-    this.u8(v >> 8);
-    this.u8(v);
-  }
-
-  u32(v: number): void {
-    this.u16(v >>> 16);
-    this.u16(v & 0xffff);
-  }
-
-  /** Big-endian two's complement in n bytes; exact for integers up to 2^53. */
-  int(v: number, n: number): void {
-    this.room(n);
-    for (let i = n - 1; i >= 0; i--) {
-      this.buf[this.len + i] = ((v % 256) + 256) % 256;
-      v = Math.floor(v / 256);
-    }
-    this.len += n;
-  }
-
-  /** IEEE 754 big-endian float of 4 or 8 bytes. */
-  float(v: number, n: number): void {
-    this.room(n);
-    const dv = new DataView(this.buf.buffer, this.buf.byteOffset + this.len, n);
-    if (n === 4) dv.setFloat32(0, v);
+/** k bytes big-endian: an IEEE 754 float (k = 4 or 8) when float, else two's complement (exact up to 2^53). */
+export function putNum(w: Writer, v: number, k: number, float?: boolean): void {
+  const p = grow(w, k);
+  if (float) {
+    const dv = new DataView(w.b.buffer, w.b.byteOffset + p, k);
+    if (k === 4) dv.setFloat32(0, v);
     else dv.setFloat64(0, v);
-    this.len += n;
+    return;
   }
-
-  bytes(b: ArrayLike<number>): void {
-    this.room(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-
-  /** The written bytes, in a buffer of exactly their size. */
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.len);
-    out.set(this.buf.subarray(0, this.len));
-    return out;
+  for (let i = k - 1; i >= 0; i--) {
+    w.b[p + i] = ((v % 256) + 256) % 256;
+    v = Math.floor(v / 256);
   }
 }
 
-/** Bounds-checked cursor; every read past the end throws "<name>: truncated". */
-export class ByteReader {
+export function putBytes(w: Writer, b: ArrayLike<number>): void {
+  const p = grow(w, b.length); // may replace w.b
+  w.b.set(b, p);
+}
+
+/** The written bytes, in a buffer of exactly their size. */
+export function written(w: Writer): Uint8Array {
+  return new Uint8Array(w.b.subarray(0, w.n));
+}
+
+/** A bounds-checked cursor over b[pos, end); name prefixes the "truncated" error. */
+export interface Reader {
+  b: Uint8Array;
   pos: number;
   end: number;
+  name: string;
+}
 
-  constructor(public b: Uint8Array, public name: string, pos?: number, end?: number) {
-    this.pos = pos || 0;
-    this.end = end === undefined ? b.length : end;
-  }
-
-  left(): number {
-    return this.end - this.pos;
-  }
-
-  need(n: number): void {
-    if (n > this.left()) fail(this.name + ": truncated");
-  }
-
-  u8(): number {
-    this.need(1);
-    return this.b[this.pos++];
-  }
-
-  uint(n: number): number {
-    this.need(n);
-    const v = readInt(this.b, this.pos, n, false);
-    this.pos += n;
-    return v;
-  }
-
-  take(n: number): Uint8Array {
-    this.need(n);
-    const s = this.b.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return s;
-  }
+/** Advances over n bytes and returns where they start; throws "<name>: truncated" past the end. */
+export function skip(r: Reader, n: number): number {
+  if (n > r.end - r.pos) fail(r.name + ": truncated");
+  r.pos += n;
+  return r.pos - n;
 }

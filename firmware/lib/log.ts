@@ -8,7 +8,7 @@ export const LOG_DBG = 4;
 
 export type LogSink = (level: number, text: string) => void;
 
-let sink: LogSink = function () {};
+let sink: LogSink | null = null;
 let threshold = LOG_INF;
 
 export function setLogSink(s: LogSink, level?: number): void {
@@ -20,23 +20,13 @@ export function setLogLevel(level: number): void {
   threshold = level;
 }
 
-export function logLevel(): number {
-  return threshold;
-}
-
 export function log(level: number, module: string, message: string): void {
-  if (level <= threshold) sink(level, module + ": " + message);
+  if (level <= threshold && sink) sink(level, module + ": " + message);
 }
 
-export function logErr(module: string, message: string): void {
-  log(LOG_ERR, module, message);
-}
 export function logWrn(module: string, message: string): void {
   log(LOG_WRN, module, message);
 }
 export function logInf(module: string, message: string): void {
   log(LOG_INF, module, message);
-}
-export function logDbg(module: string, message: string): void {
-  log(LOG_DBG, module, message);
 }

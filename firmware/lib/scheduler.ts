@@ -8,7 +8,8 @@ export interface Clock {
 interface Timer {
   id: number;
   at: number;
-  fn: () => void;
+  fn: (arg?: any) => void;
+  arg: any;
 }
 
 export class Scheduler {
@@ -21,9 +22,9 @@ export class Scheduler {
     return this.clock.now();
   }
 
-  /** Runs fn once after delay ms; returns an id for cancel(). */
-  after(delay: number, fn: () => void): number {
-    const timer: Timer = { id: this.nextId++, at: this.clock.now() + (delay > 0 ? delay : 0), fn: fn };
+  /** Runs fn(arg) once after delay ms; returns an id for cancel(). */
+  after<T>(delay: number, fn: (arg: T) => void, arg?: T): number {
+    const timer: Timer = { id: this.nextId++, at: this.clock.now() + (delay > 0 ? delay : 0), fn: fn, arg: arg };
     let i = this.timers.length;
     while (i > 0 && this.timers[i - 1].at > timer.at) i--;
     this.timers.splice(i, 0, timer);
@@ -46,7 +47,7 @@ export class Scheduler {
     while (this.timers.length > 0 && this.timers[0].at <= now) {
       const timer = this.timers.shift() as Timer;
       fired++;
-      timer.fn();
+      timer.fn(timer.arg);
     }
     return fired;
   }
@@ -56,9 +57,5 @@ export class Scheduler {
     if (this.timers.length === 0) return -1;
     const delay = this.timers[0].at - this.clock.now();
     return delay > 0 ? delay : 0;
-  }
-
-  pending(): number {
-    return this.timers.length;
   }
 }

@@ -3,19 +3,18 @@
 import { Scheduler } from "../lib/scheduler";
 import { logInf, logWrn } from "../lib/log";
 import { CF_LINK, CF_SENML_CBOR } from "../formats/content-format";
-import { Link } from "../formats/link-format";
 import { Exchange } from "../coap/endpoint";
 import {
   CoapMessage, GET, PUT, POST, DELETE, CHANGED, DELETED, BAD_REQUEST, UNAUTHORIZED, NOT_FOUND,
-  METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, INTERNAL_SERVER_ERROR, ACCEPT, CONTENT_FORMAT, uriPath, getUintOption,
-  codeToString,
+  METHOD_NOT_ALLOWED, NOT_ACCEPTABLE, INTERNAL_SERVER_ERROR, ACCEPT, CONTENT_FORMAT, URI_PATH, getStringOptions,
+  getUintOption, codeToString,
 } from "../coap/message";
 import { utf8Encode } from "../lib/bytes";
 import { wallSeconds } from "../hal/timer";
 import { random } from "../hal/rng";
 import { Registry, W_BOOT } from "./registry";
-import { Conn, uintOpt } from "./conn";
-import { requestPath, decodeRequest, respondRead, respondLinks, plainLink } from "./content";
+import { Conn, openConn, connRequest, closeConn, uintOpt } from "./conn";
+import { requestPath, decodeRequest, respondRead, respondLinks } from "./content";
 import { saveConfig } from "./persist";
 import { validateConfig, countServers } from "./validate";
 import { bootstrapAccount, isBootstrapAccount, purge, SEC_URI, SEC_HOLD_OFF, SEC_SSID } from "./objects/security";
@@ -82,7 +81,7 @@ function wait(ms: number): void {
 function teardown(): void {
   sched.cancel(timer);
   staged = null;
-  if (conn) conn.close();
+  if (conn) closeConn(conn);
   conn = null;
 }
 
@@ -93,18 +92,16 @@ function attempt(): void {
     return;
   }
   uri = reg.str(0, bs, SEC_URI);
-  const c = (conn = new Conn(sched, uri, 1 /* BS_CREDENTIAL */));
-  c.ep.onRequest = command;
-  c.onUp = sendRequest;
   staged = reg.stage([0, 1, 2]);
   state = REQUEST;
-  if (!c.open()) fail("cannot reach " + uri);
+  conn = openConn(sched, uri, 1 /* BS_CREDENTIAL */, null, sendRequest, command);
+  if (!conn) fail("cannot reach " + uri);
 }
 
-function sendRequest(ok: boolean): void {
+function sendRequest(ok: boolean, c: Conn): void {
   if (!ok) return fail("secure session failed");
   const ep = endpoint();
-  (conn as Conn).request(POST, ["bs"], ["ep=" + ep, "pct=" + CF_SENML_CBOR], -1, null, requestDone);
+  connRequest(c, POST, ["bs"], ["ep=" + ep, "pct=" + CF_SENML_CBOR], -1, null, requestDone);
   logInf(MOD, "Bootstrap-Request sent to " + uri + " (ep=" + ep + ")");
 }
 
@@ -118,11 +115,7 @@ function requestDone(res: CoapMessage | null, err: string | null): void {
 function session(): void {
   state = SESSION;
   sched.cancel(timer);
-  timer = sched.after(EXCHANGE_LIFETIME, expired);
-}
-
-function expired(): void {
-  fail("no Finish within 247 s");
+  timer = sched.after(EXCHANGE_LIFETIME, fail, "no Finish within 247 s");
 }
 
 function fail(reason: string): void {
@@ -143,7 +136,7 @@ function command(ex: Exchange): void {
   session();
   const req = ex.request;
   const code = req.code;
-  const segs = uriPath(req);
+  const segs = getStringOptions(req, URI_PATH);
   if (code === POST && segs.length === 1 && segs[0] === "bs") return finish(ex, s);
   const path = requestPath(req);
   if (!path) return ex.respond(NOT_FOUND);
@@ -187,28 +180,27 @@ function read(ex: Exchange, s: Registry, path: number[]): void {
   }
   if (path.length === 0 || path[0] === 0) return ex.respond(UNAUTHORIZED);
   if (!s.obj(path[0])) return ex.respond(notStaged(path[0]));
-  respondRead(ex, s, path, accept, false);
+  respondRead(ex, s, path, accept, false, -1);
 }
 
 /** Bootstrap-Discover: the staged configuration plus the other objects, with ssid and uri. */
-function discover(s: Registry, path: number[]): Link[] {
-  const links: Link[] = [];
-  if (path.length === 0) links.push({ uri: "/", attrs: [["lwm2m", "1.1"]] });
+function discover(s: Registry, path: number[]): string {
+  let t = path.length ? "" : ',</>;lwm2m="1.1"';
   for (const live of reg.objs) {
     const oid = live.def.id;
     if (path.length > 0 && path[0] !== oid) continue;
     const o = s.obj(oid) || live;
-    if (o.insts.length === 0) links.push(plainLink([oid]));
+    if (o.insts.length === 0) t += ",</" + oid + ">";
     for (const inst of o.insts) {
-      const link = plainLink([oid, inst.id]);
       const v = inst.v;
       const ssid = oid === 0 ? v[SEC_SSID] : oid === 1 ? v[0] : undefined;
-      if (typeof ssid === "number" && !(oid === 0 && isBootstrapAccount(s, inst.id))) link.attrs.push(["ssid", ssid]);
-      if (oid === 0 && typeof v[SEC_URI] === "string") link.attrs.push(["uri", v[SEC_URI] as string]);
-      links.push(link);
+      const u = v[SEC_URI];
+      t += ",</" + oid + "/" + inst.id + ">";
+      if (typeof ssid === "number" && !(oid === 0 && isBootstrapAccount(s, inst.id))) t += ";ssid=" + ssid;
+      if (oid === 0 && typeof u === "string") t += ';uri="' + u.split("\\").join("\\\\").split('"').join('\\"') + '"';
     }
   }
-  return links;
+  return t.substring(1);
 }
 
 function finish(ex: Exchange, s: Registry): void {
@@ -235,8 +227,6 @@ function finish(ex: Exchange, s: Registry): void {
   teardown();
   state = DONE;
   failures = 0;
-  sched.after(30000, function () {
-    c.close();
-  });
+  sched.after(30000, closeConn, c);
   onDone();
 }

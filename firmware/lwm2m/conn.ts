@@ -1,76 +1,74 @@
-// One server account's transport: a HAL link (with DTLS for coaps://) and its CoAP endpoint.
+// One server account's transport: a HAL link (with DTLS for coaps://) and its CoapEndpoint.
+// A plain object; its callbacks are module functions that find their state through ctx.
 import { Scheduler } from "../lib/scheduler";
 import { logWrn } from "../lib/log";
-import { CoapEndpoint, ResponseHandler } from "../coap/endpoint";
+import { CoapEndpoint, Exchange, ResponseHandler } from "../coap/endpoint";
 import { CoapOption, CON, URI_PATH, URI_QUERY, CONTENT_FORMAT, strOpt, uintOpt } from "../coap/message";
-import { LinkOwner, linkOpen, linkSend, linkClose } from "../hal/link";
+import { linkOpen, linkClose } from "../hal/link";
 import { random } from "../hal/rng";
-import { EV_LINK_ERROR, EV_DTLS_CONNECTED, EV_DTLS_ALERT } from "../hal/codes";
+import { EV_LINK_RX, EV_LINK_ERROR, EV_DTLS_CONNECTED } from "../hal/codes";
 import { parseUri } from "./uri";
 
 export { strOpt, uintOpt } from "../coap/message";
 
-function connError(c: Conn, what: string): void {
-  logWrn("lwm2m", what + " (" + c.uri + ")");
+export interface Conn {
+  /** Closed (requests fail at once) when the link is. */
+  ep: CoapEndpoint;
+  uri: string;
+  handle: number;
+  /** Called once the link can carry requests (at once for coap://), or with false on failure. */
+  onUp: (ok: boolean, c: Conn) => void;
+  /** Transport.send */
+  send(bytes: Uint8Array): void;
+  /** LinkOwner.link */
+  link(kind: number, arg: number, data?: Uint8Array): void;
 }
 
-export class Conn implements LinkOwner {
-  /** Set onRequest/onObserveCancel on it; closed (requests fail at once) when the link is. */
-  readonly ep: CoapEndpoint;
-  private handle = -1;
-  /** Called once the link can carry requests (at once for coap://), or false on failure. */
-  onUp: (ok: boolean) => void = function () {};
+function connSend(this: Conn, bytes: Uint8Array): void {
+  if (this.handle >= 0) __hal.link_send(this.handle, bytes);
+}
 
-  constructor(sched: Scheduler, readonly uri: string, private credential: number) {
-    this.ep = new CoapEndpoint(this, sched, random);
-  }
+function connLink(this: Conn, kind: number, arg: number, data?: Uint8Array): void {
+  if (kind === EV_LINK_RX) return this.ep.receive(data as Uint8Array);
+  if (kind !== EV_DTLS_CONNECTED) logWrn("lwm2m", (kind === EV_LINK_ERROR ? "link error " : "DTLS alert ") + arg + " (" + this.uri + ")");
+  if (kind !== EV_LINK_ERROR) this.onUp(kind === EV_DTLS_CONNECTED, this);
+}
 
-  /** Opens the link; false when the URI or the HAL refuses (onUp is not called then). */
-  open(): boolean {
-    const u = parseUri(this.uri);
-    const h = u ? linkOpen(u.host, u.port, this) : -1;
-    if (!u || h < 0) {
-      connError(this, "link failed: " + h);
-      return false;
-    }
-    this.handle = h;
-    if (!u.secure) this.onUp(true);
-    else if (__hal.dtls_open(h, this.credential) < 0) {
-      this.close();
-      return false;
-    }
-    return true;
+/**
+ * Opens a link to uri (DTLS with the credential handle for coaps://); onRequest and response
+ * handlers get ctx. null when the URI or the HAL refuses (onUp is not called then).
+ */
+export function openConn(sched: Scheduler, uri: string, credential: number, ctx: any,
+  onUp: (ok: boolean, c: Conn) => void, onRequest: (ex: Exchange, ctx?: any) => void): Conn | null {
+  const c: Conn = { ep: null as any, uri: uri, handle: -1, onUp: onUp, send: connSend, link: connLink };
+  const ep = (c.ep = new CoapEndpoint(c, sched, random));
+  ep.ctx = ctx;
+  ep.onRequest = onRequest;
+  const u = parseUri(uri);
+  const h = (c.handle = u ? linkOpen(u.host, u.port, c) : -1);
+  if (!u || h < 0) logWrn("lwm2m", "link failed: " + h + " (" + uri + ")");
+  else if (!u.secure || __hal.dtls_open(h, credential) >= 0) {
+    if (!u.secure) onUp(true, c);
+    return c;
   }
+  closeConn(c);
+  return null;
+}
 
-  send(bytes: Uint8Array): void {
-    if (this.handle >= 0) linkSend(this.handle, bytes);
-  }
+/** Sends a confirmable request to path ("rd/5a3f"), with queries and an optional body. */
+export function connRequest(c: Conn, code: number, path: string[], query: string[], format: number, payload: Uint8Array | null, fn: ResponseHandler): void {
+  const opts: CoapOption[] = [];
+  for (const p of path) opts.push(strOpt(URI_PATH, p));
+  if (format >= 0) opts.push(uintOpt(CONTENT_FORMAT, format));
+  for (const q of query) opts.push(strOpt(URI_QUERY, q));
+  c.ep.request(CON, code, opts, payload, fn);
+}
 
-  rx(data: Uint8Array): void {
-    this.ep.receive(data);
+export function closeConn(c: Conn): void {
+  if (c.handle >= 0) {
+    if (c.uri.charAt(4) === "s") __hal.dtls_close(c.handle);
+    linkClose(c.handle);
+    c.handle = -1;
   }
-
-  linkEvent(kind: number, arg: number): void {
-    if (kind === EV_LINK_ERROR) return connError(this, "link error " + arg);
-    if (kind === EV_DTLS_ALERT) connError(this, "DTLS alert " + arg);
-    this.onUp(kind === EV_DTLS_CONNECTED);
-  }
-
-  /** Sends a confirmable request to path ("rd/5a3f"), with queries and an optional body. */
-  request(code: number, path: string[], query: string[], format: number, payload: Uint8Array | null, fn: ResponseHandler): number {
-    const opts: CoapOption[] = [];
-    for (const p of path) opts.push(strOpt(URI_PATH, p));
-    if (format >= 0) opts.push(uintOpt(CONTENT_FORMAT, format));
-    for (const q of query) opts.push(strOpt(URI_QUERY, q));
-    return this.ep.request(CON, code, opts, payload, fn);
-  }
-
-  close(): void {
-    if (this.handle >= 0) {
-      if (this.uri.charAt(4) === "s") __hal.dtls_close(this.handle);
-      linkClose(this.handle);
-      this.handle = -1;
-    }
-    this.ep.close();
-  }
+  c.ep.close();
 }

@@ -2,11 +2,10 @@
 // request, payload decoding, read responses in the negotiated content format, link answers.
 import { Entry, T_OPAQUE, parsePath } from "../formats/model";
 import { CF_TEXT, CF_OPAQUE, CF_TLV, CF_LINK, encodeContent, decodeContent, isSupportedFormat } from "../formats/content-format";
-import { Link, encodeLinks } from "../formats/link-format";
 import { Exchange } from "../coap/endpoint";
 import {
-  CoapMessage, CoapOption, CONTENT, NOT_ACCEPTABLE, BAD_REQUEST, UNSUPPORTED_CONTENT_FORMAT, CONTENT_FORMAT,
-  getUintOption, uriPath,
+  CoapMessage, CONTENT, NOT_ACCEPTABLE, BAD_REQUEST, UNSUPPORTED_CONTENT_FORMAT, CONTENT_FORMAT,
+  OBSERVE, URI_PATH, getUintOption, getStringOptions,
 } from "../coap/message";
 import { logWrn } from "../lib/log";
 import { utf8Encode } from "../lib/bytes";
@@ -22,7 +21,7 @@ export interface Encoded {
 /** The request's Uri-Path as an LwM2M path; null when it is not one. */
 export function requestPath(req: CoapMessage): number[] | null {
   try {
-    return parsePath("/" + uriPath(req).join("/"));
+    return parsePath("/" + getStringOptions(req, URI_PATH).join("/"));
   } catch (e) {
     return null;
   }
@@ -61,20 +60,17 @@ export function encodeRead(reg: Registry, path: number[], accept: number, check:
   return res;
 }
 
-/** Answers with the content of path; extra options (Observe) go first. */
-export function respondRead(ex: Exchange, reg: Registry, path: number[], accept: number, check: boolean, extra?: CoapOption): void {
+/** Answers with the content of path, with an Observe option when observe >= 0; returns what was read. */
+export function respondRead(ex: Exchange, reg: Registry, path: number[], accept: number, check: boolean, observe: number): Encoded {
   const r = encodeRead(reg, path, accept, check);
-  if (r.code !== CONTENT) return ex.respond(r.code);
   const opts = [uintOpt(CONTENT_FORMAT, r.format)];
-  if (extra) opts.unshift(extra);
-  ex.respond(CONTENT, opts, r.payload);
+  if (observe >= 0) opts.unshift(uintOpt(OBSERVE, observe));
+  if (r.code !== CONTENT) ex.respond(r.code);
+  else ex.respond(CONTENT, opts, r.payload);
+  return r;
 }
 
-export function respondLinks(ex: Exchange, links: Link[]): void {
-  ex.respond(CONTENT, [uintOpt(CONTENT_FORMAT, CF_LINK)], utf8Encode(encodeLinks(links)));
-}
-
-/** "/o/i/r" with no attributes. */
-export function plainLink(path: number[]): Link {
-  return { uri: "/" + path.join("/"), attrs: [] };
+/** Answers with a link-format document. */
+export function respondLinks(ex: Exchange, links: string): void {
+  ex.respond(CONTENT, [uintOpt(CONTENT_FORMAT, CF_LINK)], utf8Encode(links));
 }

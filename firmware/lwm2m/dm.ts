@@ -1,19 +1,18 @@
 // Device Management and Information Reporting from a registered server: Read, Write, Execute,
 // Create, Delete, Discover, Write-Attributes, Observe/Notify. /0 is never reachable here.
 import { Scheduler } from "../lib/scheduler";
-import { pathStartsWith, NO_ID } from "../formats/model";
+import { Value, pathStartsWith, NO_ID } from "../formats/model";
 import { CF_LINK } from "../formats/content-format";
-import { Link } from "../formats/link-format";
 import { Exchange } from "../coap/endpoint";
 import {
   GET, PUT, POST, DELETE, CHANGED, CONTENT, CREATED, BAD_REQUEST, UNAUTHORIZED, NOT_FOUND,
-  METHOD_NOT_ALLOWED, ACCEPT, CONTENT_FORMAT, OBSERVE, LOCATION_PATH, uriQuery, getUintOption,
+  METHOD_NOT_ALLOWED, ACCEPT, CONTENT_FORMAT, OBSERVE, LOCATION_PATH, URI_QUERY, getStringOptions, getUintOption,
 } from "../coap/message";
-import { utf8Decode, bytesEqual, copyBytes } from "../lib/bytes";
-import { Registry, W_REPLACE, W_UPDATE, E, MULTI } from "./registry";
+import { utf8Decode, bytesEqual } from "../lib/bytes";
+import { Registry, Instance, MultiValue, W_REPLACE, W_UPDATE, W, E, MULTI, resDef } from "./registry";
 import { Session, setting } from "./registration";
 import { uintOpt, strOpt } from "./conn";
-import { requestPath, decodeRequest, encodeRead, respondRead, respondLinks, plainLink } from "./content";
+import { requestPath, decodeRequest, encodeRead, respondRead, respondLinks } from "./content";
 import { SRV_PMIN, SRV_PMAX } from "./objects/server";
 
 interface Observation {
@@ -23,7 +22,6 @@ interface Observation {
   format: number;
   last: number;
   timer: number;
-  fire: () => void;
 }
 
 let reg: Registry;
@@ -48,72 +46,77 @@ export function dmHandle(ex: Exchange, s: Session): void {
   const oid = path[0];
   if (n === 0) return ex.respond(METHOD_NOT_ALLOWED);
   if (oid === 0) return ex.respond(UNAUTHORIZED);
-  if (!reg.obj(oid)) return ex.respond(NOT_FOUND);
+  const o = reg.obj(oid);
+  if (!o) return ex.respond(NOT_FOUND);
   let code = METHOD_NOT_ALLOWED;
+  let mode = -1;
   switch (req.code) {
-    case GET:
-      return read(ex, s, path);
-    case PUT:
-      if (!req.payload && uriQuery(req).length > 0) code = writeAttributes(s, path, uriQuery(req));
-      else if (n > 1) code = write(path, ex, W_REPLACE);
+    case GET: {
+      const accept = getUintOption(req, ACCEPT);
+      if (accept === CF_LINK) return respondLinks(ex, discover(s, path));
+      const observe = getUintOption(req, OBSERVE);
+      if (observe >= 0) dmCancel(req.token);
+      const r = respondRead(ex, reg, path, accept, true, observe === 0 ? obsSeq : -1);
+      if (observe !== 0 || r.code !== CONTENT) return;
+      obsSeq++;
+      const o: Observation = { s: s, token: new Uint8Array(req.token), path: path, format: r.format, last: sched.now(), timer: 0 };
+      obs.push(o);
+      return arm(o, -1);
+    }
+    case PUT: {
+      const query = getStringOptions(req, URI_QUERY);
+      if (!req.payload && query.length > 0) code = writeAttributes(s, path, query);
+      else if (n > 1) mode = W_REPLACE;
       break;
+    }
     case POST:
-      if (n === 3) code = reg.execute(path, req.payload ? utf8Decode(req.payload) : "");
-      else if (n === 2) code = write(path, ex, W_UPDATE);
-      else if (n === 1) return create(ex, oid);
+      if (n === 3) {
+        const d = reg.inst(oid, path[1]) ? resDef(o.def, path[2]) : null;
+        code = !d ? NOT_FOUND : !(d[2] & E) || !o.def.exec ? METHOD_NOT_ALLOWED : o.def.exec(path[1], path[2], req.payload ? utf8Decode(req.payload) : "");
+      }
+      else if (n === 2) mode = W_UPDATE;
+      else if (n === 1) {
+        // Create
+        const entries = decodeRequest(reg, path, req);
+        if (typeof entries === "number") return ex.respond(entries);
+        let iid = -1;
+        for (const e of entries) {
+          const id = e.path[1];
+          if (id === NO_ID) continue;
+          if (iid >= 0 && id !== iid) return ex.respond(BAD_REQUEST);
+          iid = id;
+        }
+        if (iid < 0) iid = reg.freeInstanceId(oid);
+        if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length > 0)) return ex.respond(BAD_REQUEST);
+        for (const e of entries) {
+          const d = e.path.length < 3 ? null : resDef(o.def, e.path[2]);
+          if (e.path.length > 2 && !(d && d[2] & W)) return ex.respond(d ? METHOD_NOT_ALLOWED : NOT_FOUND);
+        }
+        const inst = reg.createInst(oid, iid) as Instance;
+        for (const e of entries) {
+          const p = e.path;
+          if (p.length === 3) inst.v[p[2]] = e.value as Value;
+          else if (p.length === 4) ((inst.v[p[2]] || (inst.v[p[2]] = {})) as MultiValue)[p[3]] = e.value as Value;
+        }
+        if (reg.onChange) reg.onChange([oid, iid], true);
+        return ex.respond(CREATED, [strOpt(LOCATION_PATH, "" + oid), strOpt(LOCATION_PATH, "" + iid)]);
+      }
       break;
     case DELETE:
       if (n === 2 && oid !== 1 && oid !== 3) code = reg.remove(oid, path[1]);
   }
-  ex.respond(code);
-}
-
-function write(path: number[], ex: Exchange, mode: number): number {
-  const entries = decodeRequest(reg, path, ex.request);
-  return typeof entries === "number" ? entries : reg.write(path, entries, mode);
-}
-
-function create(ex: Exchange, oid: number): void {
-  const entries = decodeRequest(reg, [oid], ex.request);
-  if (typeof entries === "number") return ex.respond(entries);
-  let iid = -1;
-  for (const e of entries) {
-    const id = e.path[1];
-    if (id === NO_ID) continue;
-    if (iid >= 0 && id !== iid) return ex.respond(BAD_REQUEST);
-    iid = id;
+  if (mode >= 0) {
+    const entries = decodeRequest(reg, path, req);
+    code = typeof entries === "number" ? entries : reg.write(path, entries, mode);
   }
-  if (iid < 0) iid = reg.freeInstanceId(oid);
-  const code = reg.create(oid, iid, entries);
-  ex.respond(code, code === CREATED ? [strOpt(LOCATION_PATH, "" + oid), strOpt(LOCATION_PATH, "" + iid)] : []);
-}
-
-function read(ex: Exchange, s: Session, path: number[]): void {
-  const req = ex.request;
-  const accept = getUintOption(req, ACCEPT);
-  if (accept === CF_LINK) return respondLinks(ex, discover(s, path));
-  const observe = getUintOption(req, OBSERVE);
-  if (observe >= 0) dmCancel(req.token);
-  if (observe !== 0) return respondRead(ex, reg, path, accept, true);
-  const r = encodeRead(reg, path, accept, true);
-  if (r.code !== CONTENT) return ex.respond(r.code);
-  const o: Observation = { s: s, token: copyBytes(req.token), path: path, format: r.format, last: sched.now(), timer: 0, fire: function () {} };
-  o.fire = function () {
-    notify(o);
-  };
-  obs.push(o);
-  ex.respond(CONTENT, [uintOpt(OBSERVE, obsSeq++), uintOpt(CONTENT_FORMAT, r.format)], r.payload);
-  arm(o, -1);
+  ex.respond(code);
 }
 
 // ---- attributes ----
 
-function attrKey(s: Session, path: number[]): string {
-  return s.ssid + "/" + path.join("/");
-}
-
 function writeAttributes(s: Session, path: number[], query: string[]): number {
-  const a = (attrs[attrKey(s, path)] || [-1, -1]).slice(0);
+  const key = s.ssid + "/" + path.join("/");
+  const a = (attrs[key] || [-1, -1]).slice(0);
   for (const q of query) {
     const eq = q.indexOf("=");
     const name = eq < 0 ? q : q.substring(0, eq);
@@ -124,7 +127,7 @@ function writeAttributes(s: Session, path: number[], query: string[]): number {
     a[idx] = v;
   }
   if (a[0] >= 0 && a[1] >= 0 && a[1] < a[0]) return BAD_REQUEST;
-  attrs[attrKey(s, path)] = a;
+  attrs[key] = a;
   for (const o of obs) if (o.s === s && pathStartsWith(o.path, path)) arm(o, -1);
   return CHANGED;
 }
@@ -132,39 +135,37 @@ function writeAttributes(s: Session, path: number[], query: string[]): number {
 /** Effective pmin (which 0) or pmax (1) in seconds: the nearest path level that sets it, else the server's. */
 function period(s: Session, path: number[], which: number): number {
   for (let n = path.length; n >= 1; n--) {
-    const a = attrs[attrKey(s, path.slice(0, n))];
+    const a = attrs[s.ssid + "/" + path.slice(0, n).join("/")];
     if (a && a[which] >= 0) return a[which];
   }
   return setting(s, which ? SRV_PMAX : SRV_PMIN, which ? -1 : 0);
 }
 
-function discover(s: Session, path: number[]): Link[] {
-  const links: Link[] = [];
+/** DM Discover: the object, instances and resources under path, with their attributes. */
+function discover(s: Session, path: number[]): string {
+  let t = "";
   const oid = path[0];
   const o = reg.obj(oid);
-  if (!o) return links;
-  if (path.length === 1) links.push(link(s, [oid]));
-  for (const inst of o.insts) {
-    if (path.length > 1 && inst.id !== path[1]) continue;
-    if (path.length <= 2) links.push(link(s, [oid, inst.id]));
-    for (const d of o.def.res) {
-      if (path.length > 2 && d[0] !== path[2]) continue;
-      const v = reg.get(oid, inst.id, d[0]);
-      if (v === undefined && !(d[2] & E)) continue;
-      const l = link(s, [oid, inst.id, d[0]]);
-      if (d[2] & MULTI && v !== undefined) l.attrs.push(["dim", Object.keys(v as object).length]);
-      links.push(l);
+  if (!o) return t;
+  // one link per listed path: the object itself (path /o), instances (up to /o/i), resources
+  for (let i = path.length === 1 ? -1 : 0; i < o.insts.length; i++) {
+    const inst = o.insts[i];
+    if (i >= 0 && path.length > 1 && inst.id !== path[1]) continue;
+    for (let r = i < 0 || path.length <= 2 ? -1 : 0; r < (i < 0 ? 0 : o.def.res.length); r++) {
+      const d = o.def.res[r];
+      const p = i < 0 ? [oid] : r < 0 ? [oid, inst.id] : [oid, inst.id, d[0]];
+      let dim = "";
+      if (r >= 0) {
+        if (path.length > 2 && d[0] !== path[2]) continue;
+        const v = reg.get(oid, inst.id, d[0]);
+        if (v === undefined && !(d[2] & E)) continue;
+        if (d[2] & MULTI && v !== undefined) dim = ";dim=" + Object.keys(v as object).length;
+      }
+      const a = attrs[s.ssid + "/" + p.join("/")];
+      t += ",</" + p.join("/") + ">" + (a && a[0] >= 0 ? ";pmin=" + a[0] : "") + (a && a[1] >= 0 ? ";pmax=" + a[1] : "") + dim;
     }
   }
-  return links;
-}
-
-function link(s: Session, path: number[]): Link {
-  const l = plainLink(path);
-  const a = attrs[attrKey(s, path)];
-  if (a && a[0] >= 0) l.attrs.push(["pmin", a[0]]);
-  if (a && a[1] >= 0) l.attrs.push(["pmax", a[1]]);
-  return l;
+  return t.substring(1);
 }
 
 // ---- observe ----
@@ -193,7 +194,7 @@ function arm(o: Observation, changedAt: number): void {
   const latest = o.last + Math.max(pmax, pmin);
   let at = changedAt < 0 ? -1 : Math.max(changedAt, o.last + pmin);
   if (pmax > 0 && (at < 0 || latest < at)) at = latest;
-  if (at >= 0) o.timer = sched.after(at - sched.now(), o.fire);
+  if (at >= 0) o.timer = sched.after(at - sched.now(), notify, o);
 }
 
 function notify(o: Observation): void {

@@ -4,13 +4,10 @@
 import { Scheduler } from "../lib/scheduler";
 import { logInf, logWrn } from "../lib/log";
 import { CF_LINK } from "../formats/content-format";
-import { Link, encodeLinks } from "../formats/link-format";
-import { Exchange } from "../coap/endpoint";
 import { CoapMessage, POST, DELETE, CREATED, CHANGED, DELETED, LOCATION_PATH, getStringOptions, codeToString } from "../coap/message";
 import { utf8Encode } from "../lib/bytes";
 import { Registry } from "./registry";
-import { Conn } from "./conn";
-import { plainLink } from "./content";
+import { Conn, openConn, connRequest, closeConn } from "./conn";
 import { dmHandle, dmCancel, dmCancelSession } from "./dm";
 import { securityForSsid, bootstrapAccount, SEC_URI } from "./objects/security";
 import {
@@ -41,8 +38,6 @@ export interface Session {
   sentLifetime: number;
   sentBinding: string;
   objectsChanged: boolean;
-  /** Timer callback: Update when registered, else Register. */
-  tick: () => void;
 }
 
 let reg: Registry;
@@ -72,96 +67,85 @@ export function setting(s: Session, rid: number, dflt: number): number {
   return reg.num(1, s.srvIid, rid, dflt);
 }
 
-function binding(s: Session): string {
-  return reg.str(1, s.srvIid, SRV_BINDING) || "U";
+/** The timer: Update when registered, else Register. */
+function tick(s: Session): void {
+  if (s.state === REGISTERED) update(s);
+  else register(s);
 }
 
 function later(s: Session, seconds: number): void {
   sched.cancel(s.timer);
-  s.timer = sched.after(seconds * 1000, s.tick);
+  s.timer = sched.after(seconds * 1000, tick, s);
 }
 
 /** Builds a session per Server instance that has a Security instance and starts them. */
 export function startAll(): number {
   stopAll();
   const srv = reg.obj(1);
-  for (const inst of srv ? srv.insts : []) addSession(inst.id);
+  for (const inst of srv ? srv.insts : []) {
+    const ssid = reg.num(1, inst.id, SRV_SSID, -1);
+    const sec = securityForSsid(reg, ssid);
+    if (sec < 0) continue;
+    const s: Session = {
+      ssid: ssid, srvIid: inst.id, secIid: sec, uri: reg.str(0, sec, SEC_URI), state: IDLE, conn: null, loc: [],
+      tries: 0, seqs: 0, timer: 0, sentLifetime: 0, sentBinding: "", objectsChanged: false,
+    };
+    sessions.push(s);
+    later(s, setting(s, SRV_INITIAL_DELAY, 0));
+  }
   return sessions.length;
-}
-
-function addSession(srvIid: number): void {
-  const ssid = reg.num(1, srvIid, SRV_SSID, -1);
-  const sec = securityForSsid(reg, ssid);
-  if (sec < 0) return;
-  const s: Session = {
-    ssid: ssid, srvIid: srvIid, secIid: sec, uri: reg.str(0, sec, SEC_URI), state: IDLE, conn: null, loc: [],
-    tries: 0, seqs: 0, timer: 0, sentLifetime: 0, sentBinding: "", objectsChanged: false, tick: function () {},
-  };
-  s.tick = function () {
-    if (s.state === REGISTERED) update(s);
-    else register(s);
-  };
-  sessions.push(s);
-  later(s, setting(s, SRV_INITIAL_DELAY, 0));
 }
 
 export function stopAll(): void {
   for (const s of sessions) {
     dmCancelSession(s);
     sched.cancel(s.timer);
-    closeConn(s);
+    dropConn(s);
     s.state = IDLE;
   }
   sessions.length = 0;
 }
 
-function closeConn(s: Session): void {
-  if (s.conn) s.conn.close();
+function dropConn(s: Session): void {
+  if (s.conn) closeConn(s.conn);
   s.conn = null;
 }
 
 /** Registration payload: every object and instance except Security. */
 function objectLinks(): Uint8Array {
-  const links: Link[] = [{ uri: "/", attrs: [["rt", "oma.lwm2m"], ["ct", 11542]] }];
+  let t = '</>;rt="oma.lwm2m";ct=11542';
   for (const o of reg.objs) {
     const oid = o.def.id;
     if (oid === 0) continue;
-    if (o.insts.length === 0) links.push(plainLink([oid]));
-    for (const inst of o.insts) links.push(plainLink([oid, inst.id]));
+    if (o.insts.length === 0) t += ",</" + oid + ">";
+    for (const inst of o.insts) t += ",</" + oid + "/" + inst.id + ">";
   }
-  return utf8Encode(encodeLinks(links));
+  return utf8Encode(t);
 }
 
 function register(s: Session): void {
   dmCancelSession(s);
-  closeConn(s);
+  dropConn(s);
   s.state = REGISTERING;
   s.loc = [];
-  const conn = (s.conn = new Conn(sched, s.uri, s.secIid + 2 /* credential handle of /0/iid */));
-  conn.ep.onRequest = function (ex: Exchange) {
-    dmHandle(ex, s);
-  };
-  conn.ep.onObserveCancel = dmCancel;
-  conn.onUp = function (ok: boolean) {
-    if (!ok) return failed(s, "secure session failed");
-    const lt = (s.sentLifetime = setting(s, SRV_LIFETIME, 86400));
-    const b = (s.sentBinding = binding(s));
-    s.objectsChanged = false;
-    const q = ["ep=" + endpoint(), "lt=" + lt, "lwm2m=1.1", "b=" + b];
-    conn.request(POST, ["rd"], q, CF_LINK, objectLinks(), function (res, err) {
-      registered(s, res, err);
-    });
-  };
-  if (!conn.open()) failed(s, "cannot open link");
+  const c = openConn(sched, s.uri, s.secIid + 2 /* credential handle of /0/iid */, s, connUp, dmHandle);
+  if (!c) return failed(s, "cannot open link");
+  s.conn = c;
+  c.ep.onObserveCancel = dmCancel;
 }
 
-function outcome(res: CoapMessage | null, err: string | null): string {
-  return res ? codeToString(res.code) : (err as string);
+function connUp(ok: boolean, c: Conn): void {
+  const s: Session = c.ep.ctx;
+  if (!ok) return failed(s, "secure session failed");
+  const lt = (s.sentLifetime = setting(s, SRV_LIFETIME, 86400));
+  const b = (s.sentBinding = reg.str(1, s.srvIid, SRV_BINDING) || "U");
+  s.objectsChanged = false;
+  connRequest(c, POST, ["rd"], ["ep=" + endpoint(), "lt=" + lt, "lwm2m=1.1", "b=" + b], CF_LINK, objectLinks(), registered);
 }
 
-function registered(s: Session, res: CoapMessage | null, err: string | null): void {
+function registered(res: CoapMessage | null, err: string | null, s: Session): void {
   if (s.state !== REGISTERING) return;
-  if (!res || res.code !== CREATED) return failed(s, "register " + outcome(res, err));
+  if (!res || res.code !== CREATED) return failed(s, "register " + (res ? codeToString(res.code) : err));
   s.loc = getStringOptions(res, LOCATION_PATH);
   s.state = REGISTERED;
   s.tries = s.seqs = 0;
@@ -180,7 +164,7 @@ function update(s: Session): void {
   sched.cancel(s.timer);
   const q: string[] = [];
   const lt = setting(s, SRV_LIFETIME, 86400);
-  const b = binding(s);
+  const b = reg.str(1, s.srvIid, SRV_BINDING) || "U";
   if (lt !== s.sentLifetime) q.push("lt=" + lt);
   if (b !== s.sentBinding) q.push("b=" + b);
   s.sentLifetime = lt;
@@ -188,12 +172,10 @@ function update(s: Session): void {
   const body = s.objectsChanged ? objectLinks() : null;
   s.objectsChanged = false;
   s.state = UPDATING;
-  s.conn.request(POST, s.loc, q, body ? CF_LINK : -1, body, function (res, err) {
-    updated(s, res, err);
-  });
+  connRequest(s.conn, POST, s.loc, q, body ? CF_LINK : -1, body, updated);
 }
 
-function updated(s: Session, res: CoapMessage | null, err: string | null): void {
+function updated(res: CoapMessage | null, err: string | null, s: Session): void {
   if (s.state !== UPDATING) return;
   s.state = REGISTERED;
   if (res && res.code === CHANGED) {
@@ -201,7 +183,7 @@ function updated(s: Session, res: CoapMessage | null, err: string | null): void 
     return s.objectsChanged ? update(s) : scheduleUpdate(s);
   }
   // Never straight to bootstrap: register again, with the usual retry pacing.
-  logWrn(MOD, "update failed (" + outcome(res, err) + "), registering again");
+  logWrn(MOD, "update failed (" + (res ? codeToString(res.code) : err) + "), registering again");
   register(s);
 }
 
@@ -218,7 +200,7 @@ export function updateSoon(ssid: number, objectsChanged: boolean): boolean {
 }
 
 function failed(s: Session, why: string): void {
-  closeConn(s);
+  dropConn(s);
   s.tries++;
   let delay: number;
   if (s.tries < setting(s, SRV_RETRY_COUNT, 5)) {
@@ -226,66 +208,56 @@ function failed(s: Session, why: string): void {
   } else {
     s.tries = 0;
     s.seqs++;
+    delay = setting(s, SRV_SEQ_DELAY, 86400);
     if (s.seqs >= setting(s, SRV_SEQ_RETRY, 1)) {
       s.seqs = 0;
       s.state = FAILED;
       logWrn(MOD, "registration with " + s.uri + " failed (" + why + ")");
-      return checkAllFailed(s);
+      let allowBs = false;
+      for (const x of sessions) {
+        // Others still running: retry this one after its sequence delay.
+        if (x.state !== FAILED) return later(s, delay);
+        if (setting(x, SRV_BS_ON_FAILURE, 1)) allowBs = true;
+      }
+      if (allowBs && bootstrapAccount(reg) >= 0) {
+        stopAll();
+        return onAllFailed();
+      }
+      for (const x of sessions) {
+        x.state = IDLE;
+        later(x, setting(x, SRV_SEQ_DELAY, 86400));
+      }
+      return;
     }
-    delay = setting(s, SRV_SEQ_DELAY, 86400);
   }
   s.state = IDLE;
   logWrn(MOD, why + " (" + s.uri + "), retry in " + delay + " s");
   later(s, delay);
 }
 
-function checkAllFailed(s: Session): void {
-  let allowBs = false;
-  for (const x of sessions) {
-    if (x.state !== FAILED) {
-      // Others still running: retry this one after its sequence delay.
-      return later(s, setting(s, SRV_SEQ_DELAY, 86400));
-    }
-    if (setting(x, SRV_BS_ON_FAILURE, 1)) allowBs = true;
-  }
-  if (allowBs && bootstrapAccount(reg) >= 0) {
-    stopAll();
-    return onAllFailed();
-  }
-  for (const x of sessions) {
-    x.state = IDLE;
-    later(x, setting(x, SRV_SEQ_DELAY, 86400));
-  }
-}
-
 /** De-registers from every registered server, then calls done (at most 10 s later). */
 export function deregisterAll(done: () => void): void {
   deregDone = done;
   pendingDereg = 0;
-  for (const s of sessions) deregister(s);
-  sched.after(10000, deregTimeout);
-  if (pendingDereg === 0) deregistered();
+  for (const s of sessions) {
+    sched.cancel(s.timer);
+    if ((s.state !== REGISTERED && s.state !== UPDATING) || !s.conn) continue;
+    pendingDereg++;
+    s.state = IDLE;
+    connRequest(s.conn, DELETE, s.loc, [], -1, null, deregistered);
+  }
+  sched.after(10000, deregistered);
+  if (pendingDereg === 0) deregistered(null, null, null);
 }
 
-function deregister(s: Session): void {
-  sched.cancel(s.timer);
-  if ((s.state !== REGISTERED && s.state !== UPDATING) || !s.conn) return;
-  pendingDereg++;
-  s.state = IDLE;
-  s.conn.request(DELETE, s.loc, [], -1, null, function (res: CoapMessage | null) {
+/** A de-register answer (s set), or the 10 s limit (s undefined), or none was needed (null). */
+function deregistered(res?: CoapMessage | null, err?: string | null, s?: Session | null): void {
+  if (s) {
     if (res && res.code === DELETED) logInf(MOD, "deregistered from " + s.uri);
     else logWrn(MOD, "de-register from " + s.uri + " failed");
-    deregistered();
-  });
-}
-
-function deregTimeout(): void {
-  pendingDereg = 0;
-  deregistered();
-}
-
-function deregistered(): void {
-  if (pendingDereg > 0) pendingDereg--;
+  }
+  if (s === undefined) pendingDereg = 0;
+  else if (pendingDereg > 0) pendingDereg--;
   const done = deregDone;
   if (pendingDereg > 0 || !done) return;
   deregDone = null;

@@ -1,7 +1,7 @@
 // Objects -> instances -> resources, with the operations the interfaces need. Operations
 // return CoAP response codes so the bootstrap and DM handlers can answer them directly.
 import { Value, Entry, TypeLookup, T_NONE, pathStartsWith } from "../formats/model";
-import { CHANGED, CREATED, DELETED, CONTENT, BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED } from "../coap/message";
+import { CHANGED, DELETED, CONTENT, BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED } from "../coap/message";
 
 // Resource flags: operations, multiple-instance, mandatory.
 export const R = 1;
@@ -41,33 +41,15 @@ export const W_REPLACE = 0; // DM PUT: replaces the instance's writable resource
 export const W_UPDATE = 1; // DM POST: partial update
 export const W_BOOT = 2; // Bootstrap-Write: creates if absent, ignores unknown resources, no op checks
 
-function noChange(path: number[], structural: boolean): void {}
-
 export function resDef(def: ObjectDef, rid: number): ResDef | null {
   for (const d of def.res) if (d[0] === rid) return d;
   return null;
 }
 
-function isMulti(x: Value | MultiValue): x is MultiValue {
-  // Multi values are plain maps; ObjLink has objectId and byte strings are Uint8Array.
-  return typeof x === "object" && !(x instanceof Uint8Array) && !("objectId" in (x as object));
-}
-
-function byNumber(a: number, b: number): number {
-  return a - b;
-}
-
-/** Resource instance ids of a multiple resource, ascending. */
-function multiIds(m: MultiValue): number[] {
-  const out: number[] = [];
-  for (const k of Object.keys(m)) out.push(+k);
-  return out.sort(byNumber);
-}
-
 export class Registry {
   objs: ObjectStore[] = [];
   /** Called after a change; structural = instances were created or deleted. */
-  onChange: (path: number[], structural: boolean) => void = noChange;
+  onChange: ((path: number[], structural: boolean) => void) | null = null;
   readonly types: TypeLookup;
 
   constructor() {
@@ -156,7 +138,8 @@ export class Registry {
         const v: Instance["v"] = {};
         for (const k of Object.keys(inst.v)) {
           const x = inst.v[+k];
-          v[+k] = isMulti(x) ? (Object.assign({}, x) as MultiValue) : x;
+          // Multi values are plain maps; ObjLink has objectId and byte strings are Uint8Array.
+          v[+k] = typeof x === "object" && !(x instanceof Uint8Array) && !("objectId" in x) ? (Object.assign({}, x) as MultiValue) : x;
         }
         c.insts.push({ id: inst.id, v: v });
       }
@@ -170,7 +153,7 @@ export class Registry {
       const o = this.obj(s.def.id);
       if (!o) continue;
       o.insts = s.insts;
-      this.onChange([o.def.id], true);
+      if (this.onChange) this.onChange([o.def.id], true);
     }
   }
 
@@ -197,7 +180,14 @@ export class Registry {
           if (n < 4) out.push({ path: base, value: v as Value });
           continue;
         }
-        for (const ri of multiIds(v as MultiValue)) {
+        // resource instances in ascending id order (an insertion sort of the few keys)
+        const ids: number[] = [];
+        for (const k of Object.keys(v as object)) {
+          let j = ids.length;
+          for (; j > 0 && ids[j - 1] > +k; j--) ids[j] = ids[j - 1];
+          ids[j] = +k;
+        }
+        for (const ri of ids) {
           if (n < 4 || ri === path[3]) out.push({ path: base.concat([ri]), value: (v as MultiValue)[ri] });
         }
       }
@@ -254,43 +244,13 @@ export class Registry {
       if (p.length === 4) (m as MultiValue)[p[3]] = e.value as Value;
     }
     if (n === 2 && boot && !entries.length && !this.inst(path[0], path[1])) created = !!this.createInst(path[0], path[1]);
-    this.onChange(path, created);
+    if (this.onChange) this.onChange(path, created);
     return CHANGED;
-  }
-
-  execute(path: number[], arg: string): number {
-    const o = this.obj(path[0]);
-    const d = o && this.inst(path[0], path[1]) ? resDef(o.def, path[2]) : null;
-    if (!o || !d) return NOT_FOUND;
-    if (!(d[2] & E) || !o.def.exec) return METHOD_NOT_ALLOWED;
-    return o.def.exec(path[1], path[2], arg);
-  }
-
-  /** DM Create on /o; entries carry [o,i,r] paths (i = the new id or -1 for "choose"). */
-  create(oid: number, iid: number, entries: Entry[]): number {
-    const o = this.obj(oid);
-    if (!o) return NOT_FOUND;
-    if (iid < 0) iid = this.freeInstanceId(oid);
-    if (this.inst(oid, iid) || (!o.def.multi && o.insts.length > 0)) return BAD_REQUEST;
-    for (const e of entries) {
-      if (e.path.length < 3) continue;
-      const d = resDef(o.def, e.path[2]);
-      if (!d) return NOT_FOUND;
-      if (!(d[2] & W)) return METHOD_NOT_ALLOWED;
-    }
-    const inst = this.createInst(oid, iid) as Instance;
-    for (const e of entries) {
-      const p = e.path;
-      if (p.length === 3) inst.v[p[2]] = e.value as Value;
-      else if (p.length === 4) ((inst.v[p[2]] || (inst.v[p[2]] = {})) as MultiValue)[p[3]] = e.value as Value;
-    }
-    this.onChange([oid, iid], true);
-    return CREATED;
   }
 
   remove(oid: number, iid: number): number {
     if (!this.removeInst(oid, iid)) return NOT_FOUND;
-    this.onChange([oid, iid], true);
+    if (this.onChange) this.onChange([oid, iid], true);
     return DELETED;
   }
 }
