@@ -1,0 +1,551 @@
+// Eclipse Leshan as the independent peer: the LwM2M server demo (its own CLI flags and
+// REST API) and Leshan's bootstrap server library behind our launcher
+// test/rig/leshan/LeshanBootstrapRig.java (configured through the launcher's HTTP API).
+// Both run on loopback with ports picked free at run time and are stopped by PID.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { freePort, LOOPBACK } from "./ports.ts";
+import { repoRoot, spawnLogged, type RigProcess } from "./processes.ts";
+
+export const LESHAN_VERSION = "2.0.0-M4";
+export const LESHAN_ARTIFACT = `org.eclipse.leshan:leshan-server-demo:${LESHAN_VERSION}:jar:jar-with-dependencies`;
+
+const launcherSource = join(repoRoot, "test", "rig", "leshan", "LeshanBootstrapRig.java");
+const classesDir = join(repoRoot, "out", "rig", "classes");
+/** Working directory of the Java processes: Californium writes Californium.properties there. */
+const javaWorkDir = join(repoRoot, "out", "rig", "java");
+
+export function leshanJarPath(): string {
+  if (process.env.LESHAN_JAR) return process.env.LESHAN_JAR;
+  return join(
+    homedir(),
+    ".m2/repository/org/eclipse/leshan/leshan-server-demo",
+    LESHAN_VERSION,
+    `leshan-server-demo-${LESHAN_VERSION}-jar-with-dependencies.jar`,
+  );
+}
+
+function run(cmd: string, args: string[], what: string): void {
+  const r = spawnSync(cmd, args, { cwd: repoRoot, encoding: "utf8" });
+  if (r.error) throw new Error(`${what}: cannot run ${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+}
+
+/**
+ * Makes sure the Leshan jar is in the local Maven repository (fetched from Maven
+ * Central by Maven itself when missing) and that the bootstrap launcher is compiled
+ * and newer than its source.
+ */
+export function ensureLeshan(): { jar: string; classes: string } {
+  const jar = leshanJarPath();
+  if (!existsSync(jar)) {
+    run("mvn", ["-q", "dependency:get", `-Dartifact=${LESHAN_ARTIFACT}`, "-Dtransitive=false"], `fetching ${LESHAN_ARTIFACT}`);
+    if (!existsSync(jar)) throw new Error(`Maven reported success but ${jar} is missing`);
+  }
+  const cls = join(classesDir, "LeshanBootstrapRig.class");
+  if (!existsSync(cls) || statSync(cls).mtimeMs < statSync(launcherSource).mtimeMs) {
+    mkdirSync(classesDir, { recursive: true });
+    run("javac", ["-nowarn", "-d", classesDir, "-cp", jar, launcherSource], "compiling LeshanBootstrapRig.java");
+  }
+  mkdirSync(javaWorkDir, { recursive: true });
+  return { jar, classes: classesDir };
+}
+
+async function httpJson<T>(method: string, url: string, body?: unknown, contentType = "application/json"): Promise<{ status: number; json: T }> {
+  const init: RequestInit = { method, headers: {} };
+  if (body !== undefined) {
+    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)["Content-Type"] = contentType;
+  }
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = { raw: text };
+  }
+  return { status: res.status, json: json as T };
+}
+
+async function waitHttp(url: string, proc: RigProcess, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < end) {
+    if (!proc.running) throw new Error(`${proc.name} exited (code=${proc.exitInfo?.code}) before ${url} answered (see ${proc.logPath})`);
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${proc.name}: ${url} did not answer within ${timeoutMs} ms (${last}; see ${proc.logPath})`);
+}
+
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * The M4 demo serialises with a Gson that reflects into JDK classes; Java 17 refuses
+ * that unless the packages are opened (otherwise GET /api/clients answers 500).
+ */
+const JAVA17_OPENS = ["java.util", "java.lang", "java.net", "java.time", "java.text"].flatMap((p) => ["--add-opens", `java.base/${p}=ALL-UNNAMED`]);
+
+// ---------------------------------------------------------------------------
+// Leshan server demo (REST API of leshan-server-demo 2.0.0-M4, as used by its web UI)
+
+export interface Link {
+  url: string;
+  attributes: Record<string, string>;
+}
+
+/** A registration as the demo's GET /api/clients returns it (fields we use; more exist). */
+export interface Registration {
+  endpoint: string;
+  registrationId: string;
+  registrationDate: string;
+  lastUpdate: string;
+  address: string;
+  lwM2mVersion: string;
+  lifetime: number;
+  bindingMode: string;
+  rootPath: string;
+  objectLinks: Link[];
+  secure: boolean;
+  additionalRegistrationAttributes: Record<string, string>;
+  [more: string]: unknown;
+}
+
+export interface LwM2mResource {
+  id: number;
+  kind?: "singleResource" | "multiResource";
+  type?: string;
+  value?: unknown;
+  values?: Record<string, unknown>;
+}
+
+export interface LwM2mContent {
+  id: number;
+  kind?: string;
+  resources?: LwM2mResource[];
+  instances?: LwM2mContent[];
+  value?: unknown;
+  values?: Record<string, unknown>;
+  type?: string;
+}
+
+/** What the demo answers for read/write/execute/observe/delete. */
+export interface ResponseResult {
+  status: string; // e.g. "CONTENT", "CHANGED", "NOT_FOUND"
+  valid: boolean;
+  success: boolean;
+  failure: boolean;
+  content?: LwM2mContent;
+  errormessage?: string;
+  [more: string]: unknown;
+}
+
+export type ContentFormatName = "TLV" | "CBOR" | "TEXT" | "OPAQUE" | "SENML_JSON" | "SENML_CBOR" | "JSON";
+
+export interface RequestOptions {
+  format?: ContentFormatName;
+  /** Leshan's request timeout in seconds (default 10). */
+  timeoutS?: number;
+}
+
+export class LeshanServer {
+  constructor(
+    readonly process: RigProcess,
+    readonly coapPort: number,
+    readonly coapsPort: number,
+    readonly webPort: number,
+  ) {}
+
+  get coapUri(): string {
+    return `coap://${LOOPBACK}:${this.coapPort}`;
+  }
+  get coapsUri(): string {
+    return `coaps://${LOOPBACK}:${this.coapsPort}`;
+  }
+  /** Base URL of the REST API (…/api). */
+  get api(): string {
+    return `http://${LOOPBACK}:${this.webPort}/api`;
+  }
+
+  private url(ep: string, path: string, opts: RequestOptions = {}, extra = ""): string {
+    const p = path.startsWith("/") ? path : `/${path}`;
+    const q = [`timeout=${opts.timeoutS ?? 10}`];
+    if (opts.format) q.push(`format=${opts.format}`);
+    return `${this.api}/clients/${encodeURIComponent(ep)}${p === "/" ? "" : p}${extra}?${q.join("&")}`;
+  }
+
+  /** GET /api/clients */
+  async clients(): Promise<Registration[]> {
+    const r = await httpJson<Registration[]>("GET", `${this.api}/clients`);
+    if (r.status !== 200) throw new Error(`GET /api/clients: HTTP ${r.status}`);
+    return r.json;
+  }
+
+  /** GET /api/clients/<ep>, undefined when not registered. */
+  async client(ep: string): Promise<Registration | undefined> {
+    const r = await httpJson<Registration>("GET", `${this.api}/clients/${encodeURIComponent(ep)}`);
+    // The demo answers 400 "no registered client with id '<ep>'" for an unknown endpoint.
+    if (r.status === 404 || (r.status === 200 && r.json == null)) return undefined;
+    if (r.status === 400 && /no registered client/i.test(JSON.stringify(r.json))) return undefined;
+    if (r.status !== 200) throw new Error(`GET /api/clients/${ep}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+    return r.json;
+  }
+
+  /** Waits until `ep` is registered (a hang guard, not a timing assertion). */
+  waitForClient(ep: string, opts: { timeoutMs?: number; notRegistrationId?: string } = {}): Promise<Registration> {
+    return poll(
+      `${ep} to register with Leshan`,
+      async () => {
+        const c = await this.client(ep);
+        return c && c.registrationId !== opts.notRegistrationId ? c : undefined;
+      },
+      opts.timeoutMs ?? 120_000,
+    );
+  }
+
+  /** Waits until `ep` is no longer registered. */
+  waitForNoClient(ep: string, opts: { timeoutMs?: number } = {}): Promise<true> {
+    return poll(`${ep} to de-register from Leshan`, async () => ((await this.client(ep)) ? undefined : true), opts.timeoutMs ?? 120_000);
+  }
+
+  /** GET /api/clients/<ep>/<path>?format=…&timeout=… (a Read sent to the device). */
+  async read(ep: string, path: string, format?: ContentFormatName | RequestOptions): Promise<ResponseResult> {
+    const opts = typeof format === "string" ? { format } : format ?? {};
+    const r = await httpJson<ResponseResult>("GET", this.url(ep, path, opts));
+    return checked(`read ${ep}${path}`, r);
+  }
+
+  /**
+   * PUT /api/clients/<ep>/<path>: a Write. For a resource the body is
+   * {id, value}; for an instance {id, resources:[{id, value}]}; `replace`
+   * chooses Replace (true) or Partial Update (false) for instances.
+   */
+  async write(ep: string, path: string, body: unknown, opts: RequestOptions & { replace?: boolean } = {}): Promise<ResponseResult> {
+    let url = this.url(ep, path, opts);
+    if (opts.replace !== undefined) url += `&replace=${opts.replace}`;
+    const r = await httpJson<ResponseResult>("PUT", url, body);
+    return checked(`write ${ep}${path}`, r);
+  }
+
+  /** POST /api/clients/<ep>/<path>: an Execute, with optional plain-text arguments. */
+  async execute(ep: string, path: string, args = "", opts: RequestOptions = {}): Promise<ResponseResult> {
+    const r = await httpJson<ResponseResult>("POST", this.url(ep, path, opts), args, "text/plain");
+    return checked(`execute ${ep}${path}`, r);
+  }
+
+  /** POST /api/clients/<ep>/<path>/observe */
+  async observe(ep: string, path: string, opts: RequestOptions = {}): Promise<ResponseResult> {
+    const r = await httpJson<ResponseResult>("POST", this.url(ep, path, opts, "/observe"));
+    return checked(`observe ${ep}${path}`, r);
+  }
+
+  /** DELETE /api/clients/<ep>/<path>/observe (passive cancel in Leshan). */
+  async cancelObserve(ep: string, path: string): Promise<void> {
+    const p = path.startsWith("/") ? path : `/${path}`;
+    const r = await httpJson<unknown>("DELETE", `${this.api}/clients/${encodeURIComponent(ep)}${p}/observe`);
+    if (r.status >= 300) throw new Error(`cancel observe ${ep}${path}: HTTP ${r.status}`);
+  }
+
+  /** DELETE /api/clients/<ep>/<path>: a Delete of an object instance. */
+  async delete(ep: string, path: string, opts: RequestOptions = {}): Promise<ResponseResult> {
+    const r = await httpJson<ResponseResult>("DELETE", this.url(ep, path, opts));
+    return checked(`delete ${ep}${path}`, r);
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop();
+  }
+}
+
+function checked(what: string, r: { status: number; json: ResponseResult }): ResponseResult {
+  // The demo answers 200 with {status, valid, success, ...} when the device answered,
+  // and 4xx/5xx with a plain message when the request could not be sent or timed out.
+  if (r.status !== 200) {
+    const msg = typeof r.json === "object" && r.json ? JSON.stringify(r.json) : String(r.json);
+    throw new Error(`Leshan ${what}: HTTP ${r.status} ${msg}`);
+  }
+  return r.json;
+}
+
+/** Value of resource `id` in a Read result of an object instance. */
+export function resourceValue(res: ResponseResult, id: number): unknown {
+  const r = res.content?.resources?.find((x) => x.id === id);
+  return r?.value ?? r?.values;
+}
+
+export async function startLeshanServer(opts: { name?: string; timeoutMs?: number } = {}): Promise<LeshanServer> {
+  const { jar } = ensureLeshan();
+  const coap = await freePort("udp");
+  const coaps = await freePort("udp");
+  const web = await freePort("tcp");
+  const proc = spawnLogged(opts.name ?? "leshan-server", [
+    "java",
+    ...JAVA17_OPENS,
+    "-jar",
+    jar,
+    "-lh", LOOPBACK, "-lp", String(coap),
+    "-slh", LOOPBACK, "-slp", String(coaps),
+    "-wh", LOOPBACK, "-wp", String(web),
+  ], { cwd: javaWorkDir });
+  const server = new LeshanServer(proc, coap, coaps, web);
+  try {
+    await waitHttp(`${server.api}/clients`, proc, opts.timeoutMs ?? 90_000);
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
+  return server;
+}
+
+// ---------------------------------------------------------------------------
+// Bootstrap server (our launcher around Leshan's LeshanBootstrapServer)
+
+export type SecurityModeName = "PSK" | "RPK" | "X509" | "NO_SEC" | "EST";
+
+/** Server object /1 instance (fields of Leshan's BootstrapConfig.ServerConfig). */
+export interface BsServerConfig {
+  shortId: number;
+  lifetime?: number;
+  defaultMinPeriod?: number;
+  defaultMaxPeriod?: number;
+  disableTimeout?: number;
+  notifIfDisabled?: boolean;
+  binding?: string; // "U", "UQ", ...
+  apnLink?: number;
+  trigger?: boolean;
+  preferredTransport?: "U" | "T" | "S" | "N" | "Q";
+  muteSend?: boolean;
+}
+
+/** Security object /0 instance. Byte fields are hex strings. */
+export interface BsSecurityConfig {
+  uri?: string;
+  bootstrapServer?: boolean;
+  securityMode?: SecurityModeName;
+  publicKeyOrId?: string;
+  serverPublicKey?: string;
+  secretKey?: string;
+  serverId?: number;
+  clientHoldOffTime?: number;
+  bootstrapServerAccountTimeout?: number;
+  matchingType?: "EXACT_MATCH" | "SHA256" | "SHA384" | "SHA512";
+  sni?: string;
+  certificateUsage?: "CA_CONSTRAINT" | "SERVICE_CERTIFICATE_CONSTRAINT" | "TRUST_ANCHOR_ASSERTION" | "DOMAIN_ISSUER_CERTIFICATE";
+  cipherSuite?: number;
+  oscoreSecurityMode?: number;
+}
+
+/** Access Control object /2 instance. */
+export interface BsAclConfig {
+  objectId: number;
+  objectInstanceId: number;
+  acls?: Record<string, number>; // ssid -> access bits
+  accessControlOwner?: number;
+}
+
+/** Requests the launcher sends after Leshan's own, before Bootstrap-Finish. */
+export type BsExtraRequest =
+  | { op: "discover"; path?: string }
+  | { op: "read"; path: string; contentFormat?: ContentFormatName }
+  | { op: "delete"; path?: string }
+  | { op: "write-server"; instance: number; server: BsServerConfig; contentFormat?: ContentFormatName }
+  | { op: "write-security"; instance: number; security: BsSecurityConfig; contentFormat?: ContentFormatName }
+  | { op: "write-acl"; instance: number; acl: BsAclConfig; contentFormat?: ContentFormatName };
+
+/** A per-endpoint bootstrap configuration (Leshan's BootstrapConfig, plus rig options). */
+export interface BootstrapConfig {
+  /** Paths deleted first, e.g. ["/0", "/1"]. */
+  toDelete?: string[];
+  /** Security /0 instances by instance id (include the bootstrap account if wanted). */
+  security?: Record<number, BsSecurityConfig>;
+  /** Server /1 instances by instance id. */
+  servers?: Record<number, BsServerConfig>;
+  /** Access Control /2 instances by instance id. */
+  acls?: Record<number, BsAclConfig>;
+  /** Format of the Bootstrap-Writes (default: what the client asked with pct, else TLV). */
+  contentFormat?: ContentFormatName;
+  /** Leshan discovers /0 first and writes the bootstrap account where the client has it. */
+  autoIdForSecurityObject?: boolean;
+  /** Skip Leshan's ConfigurationChecker: send a deliberately inconsistent configuration. */
+  unchecked?: boolean;
+  extraRequests?: BsExtraRequest[];
+}
+
+export interface BsRequestRecord {
+  kind: "write" | "delete" | "discover" | "read" | "finish";
+  path: string | null;
+  contentFormat?: string;
+  node?: string;
+  /** CoAP response code the client returned, e.g. "2.04"; absent if no response. */
+  code?: string;
+  codeName?: string;
+  success?: boolean;
+  errorMessage?: string;
+  /** Request failure without a response (timeout, ...). */
+  error?: string;
+  links?: string;
+  content?: string;
+}
+
+export interface BsSession {
+  id: string;
+  endpoint: string | null;
+  preferredContentFormat: string | null;
+  peer: string;
+  secure: boolean;
+  pskIdentity?: string;
+  authorized: boolean;
+  contentFormat?: string | null;
+  state: "started" | "finished" | "failed";
+  /** Leshan's BootstrapFailureCause when failed. */
+  failure?: "UNAUTHORIZED" | "NO_BOOTSTRAP_CONFIG" | "REQUEST_FAILED" | "FINISH_FAILED" | "CANCELLED" | "INTERNAL_SERVER_ERROR";
+  noConfig?: boolean;
+  requests: BsRequestRecord[];
+}
+
+export class LeshanBootstrap {
+  constructor(
+    readonly process: RigProcess,
+    readonly coapPort: number,
+    readonly coapsPort: number,
+    readonly httpPort: number,
+  ) {}
+
+  get coapUri(): string {
+    return `coap://${LOOPBACK}:${this.coapPort}`;
+  }
+  get coapsUri(): string {
+    return `coaps://${LOOPBACK}:${this.coapsPort}`;
+  }
+  /** Base URL of the launcher's HTTP API. */
+  get api(): string {
+    return `http://${LOOPBACK}:${this.httpPort}`;
+  }
+
+  /** PUT /config/<ep>. Throws with Leshan's reason when it rejects the configuration. */
+  async setConfig(ep: string, cfg: BootstrapConfig): Promise<void> {
+    const r = await httpJson<{ error?: string }>("PUT", `${this.api}/config/${encodeURIComponent(ep)}`, cfg);
+    if (r.status !== 200) throw new Error(`bootstrap config for ${ep}: HTTP ${r.status} ${r.json?.error ?? ""}`);
+  }
+
+  async deleteConfig(ep: string): Promise<void> {
+    const r = await httpJson<unknown>("DELETE", `${this.api}/config/${encodeURIComponent(ep)}`);
+    if (r.status !== 200 && r.status !== 404) throw new Error(`DELETE /config/${ep}: HTTP ${r.status}`);
+  }
+
+  /** GET /sessions: every bootstrap session so far, oldest first. */
+  async sessions(ep?: string): Promise<BsSession[]> {
+    const r = await httpJson<BsSession[]>("GET", `${this.api}/sessions`);
+    if (r.status !== 200) throw new Error(`GET /sessions: HTTP ${r.status}`);
+    return ep === undefined ? r.json : r.json.filter((s) => s.endpoint === ep);
+  }
+
+  async clearSessions(): Promise<void> {
+    await httpJson<unknown>("DELETE", `${this.api}/sessions`);
+  }
+
+  /** Waits until the sessions of `ep` satisfy `pred`; resolves with them. */
+  waitForSessions(ep: string, pred: (sessions: BsSession[]) => boolean, opts: { timeoutMs?: number } = {}): Promise<BsSession[]> {
+    return poll(
+      `bootstrap sessions of ${ep} to match ${pred.toString().slice(0, 80)}`,
+      async () => {
+        const s = await this.sessions(ep);
+        return pred(s) ? s : undefined;
+      },
+      opts.timeoutMs ?? 120_000,
+    );
+  }
+
+  /** Waits for the `index`-th (0-based) session of `ep` to end (finished or failed). */
+  waitForSessionEnd(ep: string, opts: { index?: number; timeoutMs?: number } = {}): Promise<BsSession> {
+    const index = opts.index ?? 0;
+    return poll(
+      `bootstrap session #${index} of ${ep} to end`,
+      async () => {
+        const s = (await this.sessions(ep))[index];
+        return s && s.state !== "started" ? s : undefined;
+      },
+      opts.timeoutMs ?? 300_000,
+    );
+  }
+
+  async health(): Promise<{ ok: boolean; coap: number; coaps: number }> {
+    return (await httpJson<{ ok: boolean; coap: number; coaps: number }>("GET", `${this.api}/health`)).json;
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop();
+  }
+}
+
+export async function startLeshanBootstrap(opts: { name?: string; timeoutMs?: number } = {}): Promise<LeshanBootstrap> {
+  const { jar, classes } = ensureLeshan();
+  const coap = await freePort("udp");
+  const coaps = await freePort("udp");
+  const http = await freePort("tcp");
+  const proc = spawnLogged(opts.name ?? "leshan-bootstrap", [
+    "java",
+    "-cp",
+    `${jar}:${classes}`,
+    "LeshanBootstrapRig",
+    "--host", LOOPBACK,
+    "--coap-port", String(coap),
+    "--coaps-port", String(coaps),
+    "--http-port", String(http),
+  ], { cwd: javaWorkDir });
+  try {
+    await proc.waitForLine(/^rig-bs ready /, { timeoutMs: opts.timeoutMs ?? 90_000 });
+  } catch (e) {
+    await proc.stop();
+    throw e;
+  }
+  const bs = new LeshanBootstrap(proc, coap, coaps, http);
+  await waitHttp(`${bs.api}/health`, proc, 30_000);
+  return bs;
+}
+
+/** Hex of a UTF-8 string (PSK identities, keys given as text). */
+export function hex(text: string | Uint8Array): string {
+  return Buffer.from(text).toString("hex");
+}
+
+/**
+ * The usual NoSec configuration: delete /0 and /1, write the bootstrap account
+ * (unless `bootstrapAccount: false`), one management server account and its /1 instance.
+ */
+export function nosecConfig(o: {
+  bootstrapUri: string;
+  serverUri: string;
+  ssid?: number;
+  lifetime?: number;
+  bootstrapAccount?: boolean;
+  binding?: string;
+}): BootstrapConfig {
+  const ssid = o.ssid ?? 101;
+  const security: Record<number, BsSecurityConfig> = {};
+  if (o.bootstrapAccount !== false) security[0] = { uri: o.bootstrapUri, bootstrapServer: true, securityMode: "NO_SEC" };
+  security[1] = { uri: o.serverUri, bootstrapServer: false, securityMode: "NO_SEC", serverId: ssid };
+  return {
+    toDelete: ["/0", "/1"],
+    security,
+    servers: { 0: { shortId: ssid, lifetime: o.lifetime ?? 60, binding: o.binding ?? "U", notifIfDisabled: true } },
+  };
+}
