@@ -59,7 +59,10 @@ function boardModule(board: Board): string {
     linkHandles: board.hal.link.handles,
     consoleLineBytes: board.hal.console.lineBytes,
   };
-  return `export var BOARD = ${JSON.stringify(info)};\n`;
+  // Identifier keys, not JSON's quoted ones: the minifier renames the firmware's property
+  // accesses (BOARD.linkMtu) and must rename these keys with them.
+  const fields = Object.entries(info).map(([k, v]) => `${k}: ${JSON.stringify(v)}`);
+  return `export var BOARD = { ${fields.join(", ")} };\n`;
 }
 
 // Property names the minifier must keep: everything the engine and the HAL declare (their
