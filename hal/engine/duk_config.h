@@ -22,10 +22,19 @@
 #define DUK_USE_STRLEN16
 #define DUK_USE_OBJSIZES16
 
-/* --- Heap pointer compression. Every Duktape allocation comes from one contiguous,
- * 8-byte aligned pool (js_heap_pool, at most 256 KB, see hal/engine/engine.c).
- * A pointer is stored as its byte offset / 4; NULL is 0, which no block can have
- * because every payload follows an 8-byte block header. */
+/* --- Alignment. The pool allocator (hal/engine/js_pool.c) returns 4-byte aligned blocks
+ * (no block header; a 4-byte granule). Both targets are 32-bit and need no more: x86 -m32
+ * and Cortex-M4 (LDRD/LDM/VLDR want word alignment at most) load doubles, including
+ * the one in a packed duk_tval, from any 4-byte aligned address. Debian's default is 8,
+ * which pads property tables and fixed buffers for nothing. Shows as "a4" in
+ * Duktape.env. */
+#undef DUK_USE_ALIGN_BY
+#define DUK_USE_ALIGN_BY 4
+
+/* --- Heap pointer compression. Every Duktape allocation comes from one contiguous pool
+ * (js_heap_pool, at most 256 KB, see hal/engine/engine.c). A pointer is stored as its
+ * byte offset / 4: every block is 4-byte aligned. NULL is 0, which no block can have
+ * because the pool starts with the allocator's bitmap. */
 extern duk_uint8_t js_heap_pool[];
 #if !defined(ENGINE_NO_HEAPPTR16) /* out/tools/dukdump only: it compiles the whole app at once */
 #define DUK_USE_HEAPPTR16

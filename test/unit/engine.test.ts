@@ -67,6 +67,18 @@ class Meter {
   }
 }
 
+// Doubles in packed duk_tvals, property tables and buffers, with the 4-byte alignment the
+// pool allocator gives (DUK_USE_ALIGN_BY 4): the meter must print what V8 computes.
+const DOUBLES_SRC = `function doubles() {
+  var a = [], o = {}, i, t = 0, dv = new DataView(new ArrayBuffer(20));
+  for (i = 0; i < 300; i++) a.push(i / 7);
+  for (i = 0; i < 40; i++) o["k" + i] = a[i * 7 + 3] * 1e300;
+  for (i = 0; i < a.length; i++) t += a[i];
+  dv.setFloat64(4, Math.PI / 3);
+  return t + " " + o.k39 + " " + dv.getFloat64(4) + " " + JSON.stringify([0.1, -2.5e-300, a[299]]);
+}`;
+const doublesExpected = new Function(DOUBLES_SRC + "\nreturn doubles();")() as string;
+
 const ECHO_APP = `
 var line = new Uint8Array(1024);
 __hal.log_write(3, "app: loaded, heap " + __hal.sys_heap(0) + "/" + __hal.sys_heap(2));
@@ -76,11 +88,13 @@ function onLine() {
   __hal.console_write("echo: " + s + "\\n");
   if (s === "heap") __hal.console_write("heap used=" + __hal.sys_heap(0) + " peak=" + __hal.sys_heap(1) + " pool=" + __hal.sys_heap(2) + "\\n");
   if (s === "env") __hal.console_write("env " + Duktape.env + "\\n");
+  if (s === "doubles") __hal.console_write("doubles " + doubles() + "\\n");
   if (s === "throw") throw new Error("boom");
   if (s === "random") { var b = new Uint8Array(4); __hal.rng_fill(b); __hal.console_write("random " + b[0] + "," + b[1] + "," + b[2] + "," + b[3] + "\\n"); }
   if (s === "grow") { var a = []; for (;;) a.push("item " + a.length); }
   if (s === "timer") __hal.timer_arm(50);
 }
+${DOUBLES_SRC}
 __hal.dispatch = function (kind, handle, arg) {
   if (kind === __hal.EV_CONSOLE_LINE) onLine();
   else if (kind === __hal.EV_TIMER) __hal.console_write("timer fired at " + __hal.timer_now() + "\\n");
@@ -140,6 +154,9 @@ describe("host meter with a tiny JS app", () => {
         expect(Number(heap[2])).toBeGreaterThanOrEqual(Number(heap[1]));
         m.send("env");
         await m.waitFor(/env .*RHSOL/); // 16-bit refcounts/hashes/lengths/object sizes, lightfunc built-ins (buffer lengths stay 32-bit)
+        await m.waitFor(/env .* a4 /); // DUK_USE_ALIGN_BY 4: the pool's blocks are 4-byte aligned
+        m.send("doubles");
+        expect((await m.waitFor(/doubles (.*)\n/))[1]).toBe(doublesExpected);
         m.send("throw");
         await m.waitFor(/\[\d\d:\d\d:\d\d\.\d{3}\] <err> engine: dispatch threw: Error: boom\n/);
         m.send("still alive");
