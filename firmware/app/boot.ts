@@ -1,12 +1,12 @@
 // Start-up: HAL wiring, the object registry, stored configuration, then register with every
 // configured server; bootstrap only when there is no server or all of them failed.
 import { Scheduler } from "../lib/scheduler";
-import { logInf, logWrn, LOG_INF } from "../lib/log";
+import { logInf, logWrn, LOG_INF, setLogSink } from "../lib/log";
 import { CHANGED, NOT_FOUND, METHOD_NOT_ALLOWED } from "../coap/message";
 import { EV_SHUTDOWN } from "../hal/codes";
 import { installDispatcher, onEvent, pump } from "../hal/events";
 import { halClock } from "../hal/timer";
-import { useHalLog } from "../hal/log";
+import { halSink } from "../hal/log";
 import { linkInit } from "../hal/link";
 import { consoleInit } from "../hal/console";
 import { reset } from "../hal/sys";
@@ -30,10 +30,6 @@ export interface App {
 
 let app: App;
 
-function endpointName(): string {
-  return app.endpoint;
-}
-
 function onChange(path: number[], structural: boolean): void {
   if (path[0] === 3 && path[2] === 13) deviceTimeWritten(app.reg);
   dmChanged(path);
@@ -44,13 +40,9 @@ function onChange(path: number[], structural: boolean): void {
   }
 }
 
-function later(ms: number, fn: () => void): number {
-  app.sched.after(ms, fn);
+function later(ms: number, fn: (arg?: any) => void, arg?: any): number {
+  app.sched.after(ms, fn, arg);
   return CHANGED;
-}
-
-function doReboot(): void {
-  reset("reboot");
 }
 
 function doFactoryReset(): void {
@@ -71,7 +63,7 @@ function serverExec(iid: number, rid: number): number {
 }
 
 function deviceExec(iid: number, rid: number): number {
-  if (rid === 4) return later(500, doReboot);
+  if (rid === 4) return later(500, reset, "reboot");
   if (rid === 5) return later(500, doFactoryReset);
   return METHOD_NOT_ALLOWED;
 }
@@ -82,18 +74,12 @@ function fallBackToBootstrap(): void {
 }
 
 function shutdown(): void {
-  deregisterAll(function () {
-    reset("shutdown");
-  });
-}
-
-function onLine(line: string): void {
-  runCommand(app, line);
+  deregisterAll(reset, "shutdown");
 }
 
 /** Starts the meter application; returns the app state (tests inspect it). */
 export function startFirmware(logLevel?: number): App {
-  useHalLog(logLevel === undefined ? LOG_INF : logLevel);
+  setLogSink(halSink, logLevel === undefined ? LOG_INF : logLevel);
   const sched = new Scheduler(halClock);
   installDispatcher(sched);
   linkInit();
@@ -104,13 +90,13 @@ export function startFirmware(logLevel?: number): App {
   addDevice(reg, endpoint);
   loadConfig(reg);
   app = { reg: reg, sched: sched, endpoint: endpoint };
-  bootstrapInit(reg, sched, endpointName, startAll);
-  registrationInit(reg, sched, endpointName, fallBackToBootstrap);
+  bootstrapInit(reg, sched, app, startAll);
+  registrationInit(reg, sched, app, fallBackToBootstrap);
   dmInit(reg, sched);
   reg.onChange = onChange;
   serverDef.exec = serverExec;
   deviceDef.exec = deviceExec;
-  consoleInit(onLine);
+  consoleInit(runCommand, app);
   onEvent(EV_SHUTDOWN, shutdown);
 
   const sec = reg.obj(0);

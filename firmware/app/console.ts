@@ -1,55 +1,46 @@
 // Console line commands. Every command's output ends with "OK" or "ERROR: <reason>".
-import { setLogLevel } from "../lib/log";
+import { setLogSink } from "../lib/log";
 import { consoleWrite } from "../hal/console";
-import { heapUsed, heapPeak, heapPool, reset } from "../hal/sys";
+import { reset } from "../hal/sys";
 import { ObjectStore } from "../lwm2m/registry";
 import { bootstrapAccount, SEC_URI, SEC_MODE, SEC_SSID, SEC_BOOTSTRAP } from "../lwm2m/objects/security";
 import { SRV_SSID, SRV_LIFETIME, SRV_BINDING } from "../lwm2m/objects/server";
-import { bootstrapState, startBootstrap } from "../lwm2m/bootstrap";
-import { sessions, sessionState, stopAll } from "../lwm2m/registration";
+import { BS_STATES, state, startBootstrap } from "../lwm2m/bootstrap";
+import { sessions, REG_STATES, stopAll } from "../lwm2m/registration";
 import { Configurable, setBootstrapUri, setEndpoint, factoryReset } from "./config";
 import { VERSION, BOARD_NAME } from "./info";
 import { credentialCommand, pemLine } from "./credcmd";
 
 const HELP = [
-  "help | version | status | reboot | show config",
-  "set endpoint <name> | set bs-uri <coap(s)://host:port>",
-  "set security|psk-identity|psk-key|cert|key|server-cert|cert-usage <v|pem> [ssid] | set server <ssid> <uri> [lifetime] | show|clear credentials",
-  "bootstrap | factory-reset | log <err|wrn|inf|dbg>",
+  "help version status reboot bootstrap factory-reset log <err|wrn|inf|dbg>",
+  "set endpoint <name> | set bs-uri <uri> | set server <ssid> <uri> [lifetime] | show config|credentials",
+  "set security|psk-identity|psk-key|cert|key|server-cert|cert-usage <v|pem> [ssid] | clear credentials",
 ];
 /** Indexed by LOG_* - 1. */
 const LEVELS = ["err", "wrn", "inf", "dbg"];
 /** A command that printed its own "OK" (it is about to reset). */
 const SILENT = "-";
 
-function say(line: string): void {
-  consoleWrite(line);
-}
-
-function sayEndpoint(a: Configurable): void {
-  say("endpoint: " + (a.endpoint || "(unset)"));
-}
-
 function status(a: Configurable): void {
-  say("bootstrap: " + bootstrapState());
-  for (const s of sessions) say("server " + s.ssid + ": " + sessionState(s) + " " + s.uri + (s.loc.length ? " /" + s.loc.join("/") : ""));
-  if (!sessions.length) say("servers: none");
-  sayEndpoint(a);
-  say("heap: used=" + heapUsed() + " peak=" + heapPeak() + " pool=" + heapPool());
+  consoleWrite("bootstrap: " + BS_STATES[state]);
+  for (const s of sessions) consoleWrite("server " + s.ssid + ": " + REG_STATES[s.state] + " " + s.uri + (s.loc.length ? " /" + s.loc.join("/") : ""));
+  if (!sessions.length) consoleWrite("servers: none");
+  consoleWrite("endpoint: " + (a.endpoint || "(unset)"));
+  consoleWrite("heap: used=" + __hal.sys_heap(0) + " peak=" + __hal.sys_heap(1) + " pool=" + __hal.sys_heap(2));
 }
 
 /** The accounts and servers, never their keys. */
 function showConfig(a: Configurable): void {
   const reg = a.reg;
-  sayEndpoint(a);
+  consoleWrite("endpoint: " + (a.endpoint || "(unset)"));
   for (const inst of (reg.obj(0) as ObjectStore).insts) {
     const id = inst.id;
     const who = inst.v[SEC_BOOTSTRAP] === true ? "bootstrap" : "ssid=" + reg.num(0, id, SEC_SSID, -1);
-    say("/0/" + id + " " + who + " uri=" + reg.str(0, id, SEC_URI) + " mode=" + reg.num(0, id, SEC_MODE, -1));
+    consoleWrite("/0/" + id + " " + who + " uri=" + reg.str(0, id, SEC_URI) + " mode=" + reg.num(0, id, SEC_MODE, -1));
   }
   for (const inst of (reg.obj(1) as ObjectStore).insts) {
     const id = inst.id;
-    say("/1/" + id + " ssid=" + reg.num(1, id, SRV_SSID, -1) + " lifetime=" + reg.num(1, id, SRV_LIFETIME, -1) + " binding=" + reg.str(1, id, SRV_BINDING));
+    consoleWrite("/1/" + id + " ssid=" + reg.num(1, id, SRV_SSID, -1) + " lifetime=" + reg.num(1, id, SRV_LIFETIME, -1) + " binding=" + reg.str(1, id, SRV_BINDING));
   }
 }
 
@@ -63,11 +54,11 @@ function exec(a: Configurable, w: string[]): string {
   switch (cmd) {
     case "help":
       if (n > 1) break;
-      for (const line of HELP) say(line);
+      for (const line of HELP) consoleWrite(line);
       return "";
     case "version":
       if (n > 1) break;
-      say("meter-fw " + VERSION + " board=" + BOARD_NAME + " engine=duktape");
+      consoleWrite("meter-fw " + VERSION + " board=" + BOARD_NAME + " engine=duktape");
       return "";
     case "status":
       if (n > 1) break;
@@ -92,14 +83,14 @@ function exec(a: Configurable, w: string[]): string {
     case "log":
       const level = LEVELS.indexOf(arg);
       if (n !== 2 || level < 0) break;
-      setLogLevel(level + 1);
+      setLogSink(null, level + 1);
       return "";
     case "reboot":
     case "factory-reset":
       if (n > 1) break;
       const why = cmd === "reboot" ? "" : factoryReset(a);
       if (why) return why;
-      say("OK");
+      consoleWrite("OK");
       reset(cmd === "reboot" ? "console" : cmd);
       return SILENT;
     default:
@@ -108,7 +99,7 @@ function exec(a: Configurable, w: string[]): string {
   return "bad arguments for '" + cmd + "' (try help)";
 }
 
-export function runCommand(a: Configurable, line: string): void {
+export function runCommand(line: string, a: Configurable): void {
   if (pemLine(line)) return;
   const w: string[] = [];
   for (const part of line.split(" ")) {
@@ -122,5 +113,5 @@ export function runCommand(a: Configurable, line: string): void {
   } catch (e) {
     why = "internal: " + (e as Error).message;
   }
-  if (why !== SILENT) say(why ? "ERROR: " + why : "OK");
+  if (why !== SILENT) consoleWrite(why ? "ERROR: " + why : "OK");
 }

@@ -16,7 +16,7 @@ import { consoleWrite } from "../hal/console";
 import { storeCommit } from "../hal/store";
 import { Registry } from "../lwm2m/registry";
 import { parseUri } from "../lwm2m/uri";
-import { utf8Encode, utf8Decode, unhex, base64urlDecode, hex } from "../lib/bytes";
+import { utf8Encode, utf8Decode, unhex, base64urlDecode, hex, B64 as B64URL } from "../lib/bytes";
 import { bootstrapAccount, securityForSsid } from "../lwm2m/objects/security";
 import { Txn, BS_CREDENTIAL, writeCredential, removeCredential, readPublicPart, credentialMode } from "../lwm2m/credentials";
 import { Configurable, commit, storeFailed } from "./config";
@@ -27,7 +27,8 @@ const MODES = ["psk", "rpk", "x509", "nosec"];
 /** `set <word>` and the credential part each one writes */
 const WORDS = ["psk-identity", "cert", "server-cert", "psk-key", "key", "cert-usage"];
 const PART = [1, 1, 2, 3, 3, 4];
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+/** The standard base64 alphabet and padding (PEM) */
+const B64 = B64URL.substring(0, 62) + "+/=";
 
 /** PEM being typed: [word index, handle, base64 so far] */
 let pem: [number, number, string] | null = null;

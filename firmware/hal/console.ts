@@ -2,19 +2,22 @@ import { EV_CONSOLE_LINE } from "./codes";
 import { onEvent } from "./events";
 
 const buf = new Uint8Array(256);
-let lineHandler: (line: string) => void = function () {};
+let lineHandler: (line: string, ctx: any) => void;
+let lineCtx: any;
 
 function onConsole(): void {
   let n: number;
   while ((n = __hal.console_read(buf)) > 0) {
     let s = "";
     for (let i = 0; i < n; i++) s += String.fromCharCode(buf[i]);
-    lineHandler(s);
+    lineHandler(s, lineCtx);
   }
 }
 
-export function consoleInit(fn: (line: string) => void): void {
+/** fn gets each console line and ctx. */
+export function consoleInit(fn: (line: string, ctx: any) => void, ctx?: any): void {
   lineHandler = fn;
+  lineCtx = ctx;
   onEvent(EV_CONSOLE_LINE, onConsole);
 }
 

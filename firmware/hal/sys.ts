@@ -1,12 +1,4 @@
-export function heapUsed(): number {
-  return __hal.sys_heap(0);
-}
-export function heapPeak(): number {
-  return __hal.sys_heap(1);
-}
-export function heapPool(): number {
-  return __hal.sys_heap(2);
-}
+// JS heap bytes: __hal.sys_heap(0) in use, (1) peak, (2) pool size.
 export function reset(reason: string): void {
   __hal.sys_reset(reason);
 }

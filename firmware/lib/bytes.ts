@@ -92,7 +92,7 @@ export function unhex(s: string): Uint8Array {
   return out;
 }
 
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+export const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /** base64url (RFC 4648 section 5) without padding, as SenML vd uses. */
 export function base64urlEncode(b: Uint8Array): string {

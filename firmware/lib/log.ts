@@ -11,13 +11,10 @@ export type LogSink = (level: number, text: string) => void;
 let sink: LogSink | null = null;
 let threshold = LOG_INF;
 
-export function setLogSink(s: LogSink, level?: number): void {
-  sink = s;
+/** Sets the sink (null: keeps the current one) and the level (when given). */
+export function setLogSink(s: LogSink | null, level?: number): void {
+  if (s) sink = s;
   if (level !== undefined) threshold = level;
-}
-
-export function setLogLevel(level: number): void {
-  threshold = level;
 }
 
 export function log(level: number, module: string, message: string): void {

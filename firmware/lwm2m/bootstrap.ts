@@ -12,12 +12,12 @@ import {
 import { utf8Encode } from "../lib/bytes";
 import { wallSeconds } from "../hal/timer";
 import { random } from "../hal/rng";
-import { Registry, W_BOOT } from "./registry";
+import { Registry, ObjectStore, W_BOOT } from "./registry";
 import { Conn, openConn, connRequest, closeConn, uintOpt } from "./conn";
 import { requestPath, decodeRequest, respondRead, respondLinks } from "./content";
 import { saveConfig } from "./persist";
-import { validateConfig, countServers } from "./validate";
-import { bootstrapAccount, isBootstrapAccount, purge, SEC_URI, SEC_HOLD_OFF, SEC_SSID } from "./objects/security";
+import { validateConfig } from "./validate";
+import { bootstrapAccount, purge, SEC_URI, SEC_BOOTSTRAP, SEC_HOLD_OFF, SEC_SSID } from "./objects/security";
 import { SRV_LAST_BS } from "./objects/server";
 
 const IDLE = 0;
@@ -25,7 +25,8 @@ const WAIT = 1; // hold-off or backoff before the next request
 const REQUEST = 2; // Bootstrap-Request sent
 const SESSION = 3; // taking commands from the bootstrap server
 const DONE = 4;
-const STATE_NAMES = ["idle", "waiting", "requesting", "in session", "done"];
+/** Names of the states, for status. */
+export const BS_STATES = ["idle", "waiting", "requesting", "in session", "done"];
 
 const MOD = "bootstrap";
 const EXCHANGE_LIFETIME = 247000;
@@ -34,10 +35,11 @@ const BACKOFF_CAP = 86400000;
 
 let reg: Registry;
 let sched: Scheduler;
-let endpoint: () => string;
+/** The endpoint name is read at each request. */
+let app: { endpoint: string };
 /** Called after a committed Finish. */
 let onDone: () => void;
-let state = IDLE;
+export let state = IDLE;
 /** Failed attempts since the last success; drives the backoff. */
 let failures = 0;
 let conn: Conn | null = null;
@@ -45,19 +47,15 @@ let staged: Registry | null = null;
 let timer = 0;
 let uri = "";
 
-export function bootstrapInit(r: Registry, s: Scheduler, endpointName: () => string, done: () => void): void {
+export function bootstrapInit(r: Registry, s: Scheduler, a: { endpoint: string }, done: () => void): void {
   reg = r;
   sched = s;
-  endpoint = endpointName;
+  app = a;
   onDone = done;
   state = IDLE;
   failures = 0;
   conn = staged = null;
   timer = 0;
-}
-
-export function bootstrapState(): string {
-  return STATE_NAMES[state];
 }
 
 /** Schedules a bootstrap: hold-off (/0/x/11) first, or at once when now is set. */
@@ -69,13 +67,9 @@ export function startBootstrap(now?: boolean): boolean {
   }
   teardown();
   failures = 0;
-  wait(now ? 0 : reg.num(0, bs, SEC_HOLD_OFF, 0) * 1000);
-  return true;
-}
-
-function wait(ms: number): void {
   state = WAIT;
-  timer = sched.after(ms, attempt);
+  timer = sched.after(now ? 0 : reg.num(0, bs, SEC_HOLD_OFF, 0) * 1000, attempt);
+  return true;
 }
 
 function teardown(): void {
@@ -100,7 +94,7 @@ function attempt(): void {
 
 function sendRequest(ok: boolean, c: Conn): void {
   if (!ok) return fail("secure session failed");
-  const ep = endpoint();
+  const ep = app.endpoint;
   connRequest(c, POST, ["bs"], ["ep=" + ep, "pct=" + CF_SENML_CBOR], -1, null, requestDone);
   logInf(MOD, "Bootstrap-Request sent to " + uri + " (ep=" + ep + ")");
 }
@@ -125,7 +119,8 @@ function fail(reason: string): void {
   // Jitter in [base/2, 3*base/2) spreads a whole city of meters after a power cut.
   const delay = Math.floor(base / 2 + random() * base);
   logWrn(MOD, reason + "; retry in " + Math.round(delay / 1000) + " s");
-  wait(delay);
+  state = WAIT;
+  timer = sched.after(delay, attempt);
 }
 
 // ---- commands from the bootstrap server ----
@@ -144,14 +139,10 @@ function command(ex: Exchange): void {
   ex.respond(code === PUT ? write(s, path, req) : code === DELETE ? remove(s, path) : METHOD_NOT_ALLOWED);
 }
 
-/** 4.05 for objects outside the configuration (Device), 4.04 for unknown ones. */
-function notStaged(oid: number): number {
-  return reg.obj(oid) ? METHOD_NOT_ALLOWED : NOT_FOUND;
-}
-
 function write(s: Registry, path: number[], req: CoapMessage): number {
   if (path.length === 0) return METHOD_NOT_ALLOWED;
-  if (!s.obj(path[0])) return notStaged(path[0]);
+  // 4.05 for objects outside the configuration (Device), 4.04 for unknown ones
+  if (!s.obj(path[0])) return reg.obj(path[0]) ? METHOD_NOT_ALLOWED : NOT_FOUND;
   const entries = decodeRequest(reg, path, req);
   return typeof entries === "number" ? entries : s.write(path, entries, W_BOOT);
 }
@@ -166,8 +157,8 @@ function remove(s: Registry, path: number[]): number {
     if (!reg.obj(oid)) return NOT_FOUND;
     if (path.length === 2) return BAD_REQUEST;
   } else if (path.length === 1) purge(s, oid);
-  else if (oid === 0 && isBootstrapAccount(s, path[1])) return BAD_REQUEST;
-  else s.removeInst(oid, path[1]);
+  else if (oid === 0 && s.get(0, path[1], SEC_BOOTSTRAP) === true) return BAD_REQUEST;
+  else s.remove(oid, path[1]);
   return DELETED;
 }
 
@@ -179,7 +170,7 @@ function read(ex: Exchange, s: Registry, path: number[]): void {
     return respondLinks(ex, discover(s, path));
   }
   if (path.length === 0 || path[0] === 0) return ex.respond(UNAUTHORIZED);
-  if (!s.obj(path[0])) return ex.respond(notStaged(path[0]));
+  if (!s.obj(path[0])) return ex.respond(reg.obj(path[0]) ? METHOD_NOT_ALLOWED : NOT_FOUND);
   respondRead(ex, s, path, accept, false, -1);
 }
 
@@ -196,7 +187,7 @@ function discover(s: Registry, path: number[]): string {
       const ssid = oid === 0 ? v[SEC_SSID] : oid === 1 ? v[0] : undefined;
       const u = v[SEC_URI];
       t += ",</" + oid + "/" + inst.id + ">";
-      if (typeof ssid === "number" && !(oid === 0 && isBootstrapAccount(s, inst.id))) t += ";ssid=" + ssid;
+      if (typeof ssid === "number" && !(oid === 0 && v[SEC_BOOTSTRAP] === true)) t += ";ssid=" + ssid;
       if (oid === 0 && typeof u === "string") t += ';uri="' + u.split("\\").join("\\\\").split('"').join('\\"') + '"';
     }
   }
@@ -210,9 +201,9 @@ function finish(ex: Exchange, s: Registry): void {
     logWrn(MOD, "rejected at Finish: " + reason);
     return fail("bootstrap failed");
   }
-  const srv = s.obj(1);
+  const srv = s.obj(1) as ObjectStore; // validated
   const now = wallSeconds();
-  if (srv && now > 0) for (const inst of srv.insts) inst.v[SRV_LAST_BS] = now;
+  if (now > 0) for (const inst of srv.insts) inst.v[SRV_LAST_BS] = now;
   const rc = saveConfig(s);
   if (rc < 0) {
     ex.respond(INTERNAL_SERVER_ERROR);
@@ -220,7 +211,7 @@ function finish(ex: Exchange, s: Registry): void {
   }
   reg.adopt(s);
   ex.respond(CHANGED);
-  logInf(MOD, "finished, configuration committed (" + countServers(s) + " server(s))");
+  logInf(MOD, "finished, configuration committed (" + srv.insts.length + " server(s))");
   // Keep the link a moment so a retransmitted Finish still gets its 2.04 from the dedup cache.
   const c = conn as Conn;
   conn = null;

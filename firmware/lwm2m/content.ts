@@ -46,9 +46,9 @@ export function encodeRead(reg: Registry, path: number[], accept: number, check:
   const res: Encoded = { code: reg.read(path, out, check), format: accept, payload: null };
   if (res.code !== CONTENT) return res;
   const o = reg.obj(path[0]);
-  const d = o && path.length > 2 ? resDef(o.def, path[2]) : null;
-  const single = d !== null && (path.length === 4 || !(d[2] & MULTI));
-  if (accept < 0) res.format = single ? (d && d[1] === T_OPAQUE ? CF_OPAQUE : CF_TEXT) : CF_TLV;
+  const d = o && path.length > 2 ? resDef(o.def, path[2]) : 0;
+  const single = !!d && (path.length === 4 || !(d & MULTI));
+  if (accept < 0) res.format = single ? (((d >> 5) & 15) === T_OPAQUE ? CF_OPAQUE : CF_TEXT) : CF_TLV;
   const f = res.format;
   res.code = NOT_ACCEPTABLE;
   if (isSupportedFormat(f) && (single || (f !== CF_TEXT && f !== CF_OPAQUE))) {

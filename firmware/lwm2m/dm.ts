@@ -71,8 +71,8 @@ export function dmHandle(ex: Exchange, s: Session): void {
     }
     case POST:
       if (n === 3) {
-        const d = reg.inst(oid, path[1]) ? resDef(o.def, path[2]) : null;
-        code = !d ? NOT_FOUND : !(d[2] & E) || !o.def.exec ? METHOD_NOT_ALLOWED : o.def.exec(path[1], path[2], req.payload ? utf8Decode(req.payload) : "");
+        const d = reg.inst(oid, path[1]) ? resDef(o.def, path[2]) : 0;
+        code = !d ? NOT_FOUND : !(d & E) || !o.def.exec ? METHOD_NOT_ALLOWED : o.def.exec(path[1], path[2], req.payload ? utf8Decode(req.payload) : "");
       }
       else if (n === 2) mode = W_UPDATE;
       else if (n === 1) {
@@ -89,8 +89,8 @@ export function dmHandle(ex: Exchange, s: Session): void {
         if (iid < 0) iid = reg.freeInstanceId(oid);
         if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length > 0)) return ex.respond(BAD_REQUEST);
         for (const e of entries) {
-          const d = e.path.length < 3 ? null : resDef(o.def, e.path[2]);
-          if (e.path.length > 2 && !(d && d[2] & W)) return ex.respond(d ? METHOD_NOT_ALLOWED : NOT_FOUND);
+          const d = e.path.length < 3 ? 0 : resDef(o.def, e.path[2]);
+          if (e.path.length > 2 && !(d & W)) return ex.respond(d ? METHOD_NOT_ALLOWED : NOT_FOUND);
         }
         const inst = reg.createInst(oid, iid) as Instance;
         for (const e of entries) {
@@ -153,13 +153,13 @@ function discover(s: Session, path: number[]): string {
     if (i >= 0 && path.length > 1 && inst.id !== path[1]) continue;
     for (let r = i < 0 || path.length <= 2 ? -1 : 0; r < (i < 0 ? 0 : o.def.res.length); r++) {
       const d = o.def.res[r];
-      const p = i < 0 ? [oid] : r < 0 ? [oid, inst.id] : [oid, inst.id, d[0]];
+      const p = i < 0 ? [oid] : r < 0 ? [oid, inst.id] : [oid, inst.id, d >> 9];
       let dim = "";
       if (r >= 0) {
-        if (path.length > 2 && d[0] !== path[2]) continue;
-        const v = reg.get(oid, inst.id, d[0]);
-        if (v === undefined && !(d[2] & E)) continue;
-        if (d[2] & MULTI && v !== undefined) dim = ";dim=" + Object.keys(v as object).length;
+        if (path.length > 2 && d >> 9 !== path[2]) continue;
+        const v = reg.get(oid, inst.id, d >> 9);
+        if (v === undefined && !(d & E)) continue;
+        if (d & MULTI && v !== undefined) dim = ";dim=" + Object.keys(v as object).length;
       }
       const a = attrs[s.ssid + "/" + p.join("/")];
       t += ",</" + p.join("/") + ">" + (a && a[0] >= 0 ? ";pmin=" + a[0] : "") + (a && a[1] >= 0 ? ";pmax=" + a[1] : "") + dim;

@@ -43,7 +43,7 @@ export function loadConfig(reg: Registry): number {
       if (reg.write([oid, iid], entries, W_BOOT) >= 0x80) throw new Error("rejected");
       n++;
     } catch (e) {
-      reg.removeInst(oid, iid);
+      reg.remove(oid, iid);
       logWrn("persist", "record 0x" + ids[i].toString(16) + " skipped: " + (e as Error).message);
     }
   }

@@ -20,7 +20,8 @@ const REGISTERING = 1;
 const REGISTERED = 2;
 const UPDATING = 3;
 const FAILED = 4;
-const STATE_NAMES = ["idle", "registering", "registered", "updating", "failed"];
+/** Names of the states, for status. */
+export const REG_STATES = ["idle", "registering", "registered", "updating", "failed"];
 const MOD = "registration";
 
 export interface Session {
@@ -42,24 +43,22 @@ export interface Session {
 
 let reg: Registry;
 let sched: Scheduler;
-let endpoint: () => string;
+/** The endpoint name is read at each request. */
+let app: { endpoint: string };
 /** Every server failed and one allows it: the app falls back to bootstrap. */
 let onAllFailed: () => void;
 export const sessions: Session[] = [];
 let pendingDereg = 0;
-let deregDone: (() => void) | null = null;
+let deregDone: ((arg?: any) => void) | null = null;
+let deregArg: any;
 
-export function registrationInit(r: Registry, s: Scheduler, endpointName: () => string, allFailed: () => void): void {
+export function registrationInit(r: Registry, s: Scheduler, a: { endpoint: string }, allFailed: () => void): void {
   reg = r;
   sched = s;
-  endpoint = endpointName;
+  app = a;
   onAllFailed = allFailed;
   sessions.length = 0;
   deregDone = null;
-}
-
-export function sessionState(s: Session): string {
-  return STATE_NAMES[s.state];
 }
 
 /** A /1 resource of the session's server, or dflt. */
@@ -140,7 +139,7 @@ function connUp(ok: boolean, c: Conn): void {
   const lt = (s.sentLifetime = setting(s, SRV_LIFETIME, 86400));
   const b = (s.sentBinding = reg.str(1, s.srvIid, SRV_BINDING) || "U");
   s.objectsChanged = false;
-  connRequest(c, POST, ["rd"], ["ep=" + endpoint(), "lt=" + lt, "lwm2m=1.1", "b=" + b], CF_LINK, objectLinks(), registered);
+  connRequest(c, POST, ["rd"], ["ep=" + app.endpoint, "lt=" + lt, "lwm2m=1.1", "b=" + b], CF_LINK, objectLinks(), registered);
 }
 
 function registered(res: CoapMessage | null, err: string | null, s: Session): void {
@@ -149,7 +148,7 @@ function registered(res: CoapMessage | null, err: string | null, s: Session): vo
   s.loc = getStringOptions(res, LOCATION_PATH);
   s.state = REGISTERED;
   s.tries = s.seqs = 0;
-  logInf(MOD, "registered with " + s.uri + " as /" + s.loc.join("/") + " (ep=" + endpoint() + ")");
+  logInf(MOD, "registered with " + s.uri + " as /" + s.loc.join("/") + " (ep=" + app.endpoint + ")");
   scheduleUpdate(s);
 }
 
@@ -235,9 +234,10 @@ function failed(s: Session, why: string): void {
   later(s, delay);
 }
 
-/** De-registers from every registered server, then calls done (at most 10 s later). */
-export function deregisterAll(done: () => void): void {
+/** De-registers from every registered server, then calls done(arg) (at most 10 s later). */
+export function deregisterAll(done: (arg?: any) => void, arg?: any): void {
   deregDone = done;
+  deregArg = arg;
   pendingDereg = 0;
   for (const s of sessions) {
     sched.cancel(s.timer);
@@ -262,5 +262,5 @@ function deregistered(res?: CoapMessage | null, err?: string | null, s?: Session
   if (pendingDereg > 0 || !done) return;
   deregDone = null;
   stopAll();
-  done();
+  done(deregArg);
 }

@@ -11,8 +11,8 @@ export const RW = 3;
 export const MULTI = 8;
 export const MAND = 16;
 
-/** [resourceId, T_* type, flags] */
-export type ResDef = [number, number, number];
+/** One number per resource: resourceId << 9 | T_* type << 5 | flags (never 0). */
+export type ResDef = number;
 export type MultiValue = { [riid: number]: Value };
 
 export interface ObjectDef {
@@ -41,9 +41,10 @@ export const W_REPLACE = 0; // DM PUT: replaces the instance's writable resource
 export const W_UPDATE = 1; // DM POST: partial update
 export const W_BOOT = 2; // Bootstrap-Write: creates if absent, ignores unknown resources, no op checks
 
-export function resDef(def: ObjectDef, rid: number): ResDef | null {
-  for (const d of def.res) if (d[0] === rid) return d;
-  return null;
+/** The resource's definition, 0 when the object has no such resource. */
+export function resDef(def: ObjectDef, rid: number): ResDef {
+  for (const d of def.res) if (d >> 9 === rid) return d;
+  return 0;
 }
 
 export class Registry {
@@ -56,8 +57,7 @@ export class Registry {
     const self = this;
     this.types = function (oid: number, rid: number): number {
       const o = self.obj(oid);
-      const d = o ? resDef(o.def, rid) : null;
-      return d ? d[1] : T_NONE;
+      return o ? (resDef(o.def, rid) >> 5) & 15 : T_NONE;
     };
   }
 
@@ -113,13 +113,6 @@ export class Registry {
     return inst;
   }
 
-  removeInst(oid: number, iid: number): boolean {
-    const o = this.obj(oid);
-    const inst = this.inst(oid, iid);
-    if (o && inst) o.insts.splice(o.insts.indexOf(inst), 1);
-    return !!inst;
-  }
-
   /** The lowest id not in use. */
   freeInstanceId(oid: number): number {
     let id = 0;
@@ -164,19 +157,19 @@ export class Registry {
     const o = this.obj(path[0]);
     const n = path.length;
     if (!o) return NOT_FOUND;
-    const d = n > 2 ? resDef(o.def, path[2]) : null;
+    const d = n > 2 ? resDef(o.def, path[2]) : 0;
     if (n > 1 && (!this.inst(path[0], path[1]) || (n > 2 && !d))) return NOT_FOUND;
-    if (d && check && !(d[2] & R)) return METHOD_NOT_ALLOWED;
+    if (d && check && !(d & R)) return METHOD_NOT_ALLOWED;
     const start = out.length;
     for (const inst of o.insts) {
       if (n > 1 && inst.id !== path[1]) continue;
       const before = out.length;
       for (const r of o.def.res) {
-        if ((d && r !== d) || (check && !(r[2] & R))) continue;
-        const base = [o.def.id, inst.id, r[0]];
-        const v = this.get(o.def.id, inst.id, r[0]);
+        if ((d && r !== d) || (check && !(r & R))) continue;
+        const base = [o.def.id, inst.id, r >> 9];
+        const v = this.get(o.def.id, inst.id, r >> 9);
         if (v === undefined) continue;
-        if (!(r[2] & MULTI)) {
+        if (!(r & MULTI)) {
           if (n < 4) out.push({ path: base, value: v as Value });
           continue;
         }
@@ -213,8 +206,8 @@ export class Registry {
         if (boot || n < 3) continue;
         return NOT_FOUND;
       }
-      if (!boot && !(d[2] & W)) return METHOD_NOT_ALLOWED;
-      if ((p.length === 4 && !(d[2] & MULTI)) || e.value === null) return BAD_REQUEST;
+      if (!boot && !(d & W)) return METHOD_NOT_ALLOWED;
+      if ((p.length === 4 && !(d & MULTI)) || e.value === null) return BAD_REQUEST;
     }
     if (n > 1 && !boot && !this.inst(path[0], path[1])) return NOT_FOUND;
     let created = false;
@@ -230,11 +223,11 @@ export class Registry {
       }
       const rid = n > 2 ? p[2] : -1;
       if (mode === W_REPLACE && firstTime(cleared, p[1] + "/" + rid)) {
-        for (const d of o.def.res) if ((rid < 0 || d[0] === rid) && d[2] & W) delete inst.v[d[0]];
+        for (const d of o.def.res) if ((rid < 0 || d >> 9 === rid) && d & W) delete inst.v[d >> 9];
       }
-      const d = p.length > 2 ? resDef(o.def, p[2]) : null;
+      const d = p.length > 2 ? resDef(o.def, p[2]) : 0;
       if (!d) continue;
-      if (!(d[2] & MULTI)) {
+      if (!(d & MULTI)) {
         inst.v[p[2]] = e.value as Value;
         continue;
       }
@@ -249,7 +242,10 @@ export class Registry {
   }
 
   remove(oid: number, iid: number): number {
-    if (!this.removeInst(oid, iid)) return NOT_FOUND;
+    const o = this.obj(oid);
+    const inst = this.inst(oid, iid);
+    if (!o || !inst) return NOT_FOUND;
+    o.insts.splice(o.insts.indexOf(inst), 1);
     if (this.onChange) this.onChange([oid, iid], true);
     return DELETED;
   }

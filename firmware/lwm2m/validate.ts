@@ -50,10 +50,5 @@ export function validateConfig(reg: Registry): string {
   const bs = [0];
   if (!reg.obj(0) || !reg.obj(1)) return "objects missing";
   const why = checkAll(reg, 0, bs) || (bs[0] > 1 ? "more than one bootstrap account" : "") || checkAll(reg, 1, bs);
-  return why || (countServers(reg) ? "" : "no management server");
-}
-
-export function countServers(reg: Registry): number {
-  const srv = reg.obj(1);
-  return srv ? srv.insts.length : 0;
+  return why || ((reg.obj(1) as { insts: Instance[] }).insts.length ? "" : "no management server");
 }

@@ -1,33 +1,23 @@
 // LwM2M Device (/3/0): identity from the build, live time and free memory.
-import { Value, T_NONE, T_STRING, T_INTEGER, T_TIME } from "../../formats/model";
-import { ObjectDef, Registry, R, RW, E, MULTI, MAND } from "../registry";
+import { Value } from "../../formats/model";
+import { ObjectDef, Registry } from "../registry";
 import { MANUFACTURER, MODEL, VERSION } from "../../app/info";
 import { wallSeconds } from "../../hal/timer";
-import { heapUsed, heapPool } from "../../hal/sys";
 
 let timeOffset = 0;
 
 function readDevice(iid: number, rid: number): Value | undefined {
   if (rid === 13) return wallSeconds() + timeOffset;
-  if (rid === 10) return Math.floor((heapPool() - heapUsed()) / 1024);
+  if (rid === 10) return Math.floor((__hal.sys_heap(2) - __hal.sys_heap(0)) / 1024);
   return undefined;
 }
 
 export const deviceDef: ObjectDef = {
   id: 3,
   multi: false,
-  res: [
-    [0, T_STRING, R],
-    [1, T_STRING, R],
-    [2, T_STRING, R],
-    [3, T_STRING, R],
-    [4, T_NONE, E | MAND],
-    [5, T_NONE, E],
-    [10, T_INTEGER, R],
-    [11, T_INTEGER, R | MULTI | MAND],
-    [13, T_TIME, RW],
-    [16, T_STRING, R | MAND],
-  ],
+  // resourceId << 9 | T_* type << 5 | R 1, W 2, E 4, MULTI 8, MAND 16
+  // 0..3 identity R, 4 reboot E, 5 factory reset E, 10 free memory, 11 error codes (multi), 13 time RW, 16 binding
+  res: [33, 545, 1057, 1569, 2068, 2564, 5185, 5721, 6883, 8241],
   read: readDevice,
   // exec (Reboot, Factory Reset) is installed by the app.
 };

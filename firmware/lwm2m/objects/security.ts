@@ -1,6 +1,5 @@
 // LwM2M Security (/0). Never reachable by a management server; secrets never leave.
-import { T_STRING, T_BOOLEAN, T_INTEGER, T_OPAQUE } from "../../formats/model";
-import { ObjectDef, Registry, RW, MAND } from "../registry";
+import { ObjectDef, Registry } from "../registry";
 
 export const SEC_URI = 0;
 export const SEC_BOOTSTRAP = 1;
@@ -18,22 +17,10 @@ export const MODE_NOSEC = 3;
 export const securityDef: ObjectDef = {
   id: 0,
   multi: true,
-  res: [
-    [0, T_STRING, RW | MAND],
-    [1, T_BOOLEAN, RW | MAND],
-    [2, T_INTEGER, RW | MAND],
-    [3, T_OPAQUE, RW | MAND],
-    [4, T_OPAQUE, RW | MAND],
-    [5, T_OPAQUE, RW | MAND],
-    [10, T_INTEGER, RW],
-    [11, T_INTEGER, RW],
-    [12, T_INTEGER, RW],
-  ],
+  // resourceId << 9 | T_* type << 5 | R 1, W 2, E 4, MULTI 8, MAND 16
+  // 0 uri, 1 bootstrap, 2 mode, 3 identity, 4 server key, 5 secret (RW, mandatory); 10 ssid, 11 hold-off, 12 bs timeout
+  res: [51, 691, 1107, 1747, 2259, 2771, 5187, 5699, 6211],
 };
-
-export function isBootstrapAccount(reg: Registry, iid: number): boolean {
-  return reg.get(0, iid, SEC_BOOTSTRAP) === true;
-}
 
 /** Instance id of the bootstrap account, -1 when there is none. */
 export function bootstrapAccount(reg: Registry): number {

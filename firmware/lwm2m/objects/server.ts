@@ -1,6 +1,5 @@
 // LwM2M Server (/1). Executes are wired by the registration client.
-import { T_NONE, T_STRING, T_BOOLEAN, T_INTEGER, T_UNSIGNED, T_TIME } from "../../formats/model";
-import { ObjectDef, Instance, R, RW, E, MAND } from "../registry";
+import { ObjectDef, Instance } from "../registry";
 
 export const SRV_SSID = 0;
 export const SRV_LIFETIME = 1;
@@ -31,26 +30,9 @@ function initServer(inst: Instance): void {
 export const serverDef: ObjectDef = {
   id: 1,
   multi: true,
-  res: [
-    [0, T_INTEGER, R | MAND],
-    [1, T_INTEGER, RW | MAND],
-    [2, T_INTEGER, RW],
-    [3, T_INTEGER, RW],
-    [6, T_BOOLEAN, RW | MAND],
-    [7, T_STRING, RW | MAND],
-    [8, T_NONE, E | MAND],
-    [9, T_NONE, E],
-    [11, T_INTEGER, R],
-    [12, T_TIME, R],
-    [13, T_UNSIGNED, RW],
-    [14, T_UNSIGNED, RW],
-    [15, T_BOOLEAN, RW],
-    [16, T_BOOLEAN, RW],
-    [17, T_UNSIGNED, RW],
-    [18, T_UNSIGNED, RW],
-    [19, T_UNSIGNED, RW],
-    [20, T_UNSIGNED, RW],
-  ],
+  // resourceId << 9 | T_* type << 5 | R 1, W 2, E 4, MULTI 8, MAND 16
+  // 0 ssid R, 1 lifetime, 2 pmin, 3 pmax, 6 disable timeout, 7 binding, 8 update E, 9 bootstrap E, 11 R, 12 last bootstrap R, 13..20
+  res: [81, 595, 1091, 1603, 3251, 3635, 4116, 4612, 5697, 6369, 6755, 7267, 7843, 8355, 8803, 9315, 9827, 10339],
   init: initServer,
   // exec (Update, Bootstrap-Request trigger) is installed by the app.
 };
