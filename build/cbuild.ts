@@ -116,6 +116,11 @@ export const DUKTAPE_PATCHES: { why: string; find: string; replace: string }[] =
     replace: "\tif (DUK_HOBJECT_GET_ENEXT(duk_known_hobject(thr, -1)) == 0) {\n\t\tduk_pop(thr);\n\t} else {\n\t\tduk_compact_m1(thr);\n\t\tduk_xdef_prop_stridx_short(thr, -2, DUK_STRIDX_INT_VARMAP, DUK_PROPDESC_FLAGS_NONE);\n\t}",
   },
   {
+    why: "duk__load_func: no .length property on loaded functions. They are templates, and duk_js_push_closure gives each closure its own .length from _Formals or nargs; the program function's is never read.",
+    find: "\t/* Setup function properties. */\n\ttmp32 = DUK_RAW_READINC_U32_BE(p);\n\tduk_push_u32(thr, tmp32);\n\tduk_xdef_prop_stridx_short(thr, -2, DUK_STRIDX_LENGTH, DUK_PROPDESC_FLAGS_C);",
+    replace: "\t/* Setup function properties. */\n\ttmp32 = DUK_RAW_READINC_U32_BE(p);\n\t(void) tmp32;",
+  },
+  {
     why: "duk__load_func: the name read from the dump still sets up a named function's own binding (recursion), but is not kept as a .name property, which every closure would copy. Names only serve tracebacks, which are compiled out.",
     find: "\tduk_xdef_prop_stridx_short(thr, -2, DUK_STRIDX_NAME, DUK_PROPDESC_FLAGS_C);\n#endif /* DUK_USE_FUNC_NAME_PROPERTY */\n\n#if defined(DUK_USE_FUNC_FILENAME_PROPERTY)\n\tp = duk__load_string_raw(thr, p);",
     replace: "\tduk_pop(thr);\n#endif /* DUK_USE_FUNC_NAME_PROPERTY */\n\n#if defined(DUK_USE_FUNC_FILENAME_PROPERTY)\n\tp = duk__load_string_raw(thr, p);",

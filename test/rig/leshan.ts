@@ -3,8 +3,8 @@
 // test/rig/leshan/LeshanBootstrapRig.java (configured through the launcher's HTTP API).
 // Both run on loopback with ports picked free at run time and are stopped by PID.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, LOOPBACK } from "./ports.ts";
 import { repoRoot, spawnLogged, type RigProcess } from "./processes.ts";
@@ -14,8 +14,12 @@ export const LESHAN_ARTIFACT = `org.eclipse.leshan:leshan-server-demo:${LESHAN_V
 
 const launcherSource = join(repoRoot, "test", "rig", "leshan", "LeshanBootstrapRig.java");
 const classesDir = join(repoRoot, "out", "rig", "classes");
-/** Working directory of the Java processes: Californium writes Californium.properties there. */
-const javaWorkDir = join(repoRoot, "out", "rig", "java");
+/** A fresh working directory per Java process: Californium writes Californium.properties
+ * there and the server demo keeps its security store in data/security.data, which must not
+ * leak from one run (say, the factory line's import) into the next. */
+function javaWorkDir(name: string): string {
+  return mkdtempSync(join(tmpdir(), `leshan-${name.replace(/[^A-Za-z0-9_-]/g, "_")}-`));
+}
 
 export function leshanJarPath(): string {
   if (process.env.LESHAN_JAR) return process.env.LESHAN_JAR;
@@ -49,7 +53,6 @@ export function ensureLeshan(): { jar: string; classes: string } {
     mkdirSync(classesDir, { recursive: true });
     run("javac", ["-nowarn", "-d", classesDir, "-cp", jar, launcherSource], "compiling LeshanBootstrapRig.java");
   }
-  mkdirSync(javaWorkDir, { recursive: true });
   return { jar, classes: classesDir };
 }
 
@@ -304,7 +307,7 @@ export async function startLeshanServer(opts: { name?: string; timeoutMs?: numbe
     "-lh", LOOPBACK, "-lp", String(coap),
     "-slh", LOOPBACK, "-slp", String(coaps),
     "-wh", LOOPBACK, "-wp", String(web),
-  ], { cwd: javaWorkDir });
+  ], { cwd: javaWorkDir(opts.name ?? "leshan-server") });
   const server = new LeshanServer(proc, coap, coaps, web);
   try {
     await waitHttp(`${server.api}/clients`, proc, opts.timeoutMs ?? 90_000);
@@ -510,7 +513,7 @@ export async function startLeshanBootstrap(opts: { name?: string; timeoutMs?: nu
     "--coap-port", String(coap),
     "--coaps-port", String(coaps),
     "--http-port", String(http),
-  ], { cwd: javaWorkDir });
+  ], { cwd: javaWorkDir(opts.name ?? "leshan-bootstrap") });
   try {
     await proc.waitForLine(/^rig-bs ready /, { timeoutMs: opts.timeoutMs ?? 90_000 });
   } catch (e) {
