@@ -41,8 +41,10 @@ else
 fi
 
 if [ ! -x node_modules/.bin/vitest ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund
+  # npm install, not npm ci: this npm rejects its own lock files in ci mode (it wants every
+  # platform's optional rollup binary listed); install still follows package-lock.json.
+  say "installing npm packages (npm install, from package-lock.json)"
+  npm install --no-audit --no-fund
 else
   say "npm packages present"
 fi
