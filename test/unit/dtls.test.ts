@@ -204,7 +204,11 @@ const pskAscii = (identity: string, key: string): string[] => ["--mode", "psk", 
 
 // ---------------------------------------------------------------- tests
 
-describe.skipIf(!havePeers)("DTLS offload (hal/dtls) against real peers", () => {
+describe("DTLS offload (hal/dtls) against real peers", () => {
+  it("has the peers it needs (build/setup.sh installs them)", () => {
+    expect(havePeers).toBe(true);
+  });
+
   beforeAll(() => {
     writeBoardConfig();
     compile(BIN.client, "test/c/test_dtls_client.c");
@@ -376,17 +380,6 @@ describe.skipIf(!havePeers)("DTLS offload (hal/dtls) against real peers", () => 
       expect(run.code).toBe(0);
       expect(run.alert).toBe(HAL_ETIMEDOUT);
       expect(run.lines.some((l) => l.startsWith("link error"))).toBe(true);
-    });
-
-    it.skipIf(!process.env.DTLS_SLOW)("production timers: gives up 93 s after the first ClientHello", async () => {
-      const port = await blackHole();
-      const t0 = Date.now();
-      const run = await client(BIN.client, ["--port", String(port), ...psk("meter-1", "00112233445566778899aabbccddeeff"), "--expect", "alert"]);
-      const seconds = (Date.now() - t0) / 1000;
-      console.log(`dtls: gave up after ${seconds.toFixed(1)} s`);
-      expect(run.alert).toBe(HAL_ETIMEDOUT);
-      expect(seconds).toBeGreaterThan(90);
-      expect(seconds).toBeLessThan(100);
     });
   });
 });

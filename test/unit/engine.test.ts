@@ -6,6 +6,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildDukdump, checkDumpEquivalence, compileBoard, run } from "../../build/cbuild.ts";
+import { loadBoard } from "../../build/boards.ts";
+
+/** The host board's JS heap pool, as board.json sets it. */
+const POOL = loadBoard("host").js.heapBytes;
 
 const root = join(import.meta.dirname, "../..");
 const testOut = join(root, "out/test/engine");
@@ -143,13 +147,13 @@ describe("host meter with a tiny JS app", () => {
       try {
         await m.waitFor(/host: rng seed 7\n/);
         await m.waitFor(/\*\*\* Booting GEISA meter firmware on host \(Duktape 2\.7\.0\) \*\*\*/);
-        const created = await m.waitFor(/<inf> engine: js heap (\d+)\/180224 bytes in use after heap creation/);
+        const created = await m.waitFor(new RegExp(`<inf> engine: js heap (\\d+)/${POOL} bytes in use after heap creation`));
         expect(Number(created[1])).toBeLessThan(48 * 1024);
-        await m.waitFor(/<inf> app: loaded, heap \d+\/180224/);
+        await m.waitFor(new RegExp(`<inf> app: loaded, heap \\d+/${POOL}`));
         m.send("hello meter");
         await m.waitFor(/echo: hello meter\n/);
         m.send("heap");
-        const heap = await m.waitFor(/heap used=(\d+) peak=(\d+) pool=180224\n/);
+        const heap = await m.waitFor(new RegExp(`heap used=(\\d+) peak=(\\d+) pool=${POOL}\n`));
         expect(Number(heap[1])).toBeGreaterThan(0);
         expect(Number(heap[2])).toBeGreaterThanOrEqual(Number(heap[1]));
         m.send("env");
@@ -224,8 +228,8 @@ describe("host meter with a tiny JS app", () => {
     try {
       await m.waitFor(/app: loaded/);
       m.send("grow");
-      const fatal = await m.waitFor(/FATAL: out of JS heap \((\d+)\/180224 bytes\) in dispatch\n/);
-      expect(Number(fatal[1])).toBeLessThanOrEqual(180224);
+      const fatal = await m.waitFor(new RegExp(`FATAL: out of JS heap \\((\\d+)/${POOL} bytes\\) in dispatch\n`));
+      expect(Number(fatal[1])).toBeLessThanOrEqual(POOL);
       await m.waitFor(/host: reset \(heap\)\nhost: reboot 1\n/);
       await m.waitFor(/host: reboot 1\n[^]*app: loaded/);
       expect(m.proc.exitCode).toBeNull(); // same process: re-exec, not a crash
@@ -243,7 +247,7 @@ describe("host meter with a tiny JS app", () => {
     const exe = await buildMeter("deaf", "__hal.dispatch = function () {};", false);
     const m = new Meter(exe, []);
     try {
-      await m.waitFor(/js heap \d+\/180224 bytes in use after app load/);
+      await m.waitFor(new RegExp(`js heap \\d+/${POOL} bytes in use after app load`));
       m.proc.stdin!.end();
       await new Promise((r) => setTimeout(r, 300));
       const stat = readFileSync(`/proc/${m.proc.pid}/stat`, "utf8").split(" ");
