@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDut, loadRig, type Dut } from "../rig/dut.ts";
 import { nosecConfig, resourceValue, startLeshanBootstrap, startLeshanServer, type LeshanBootstrap, type LeshanServer, type Registration } from "../rig/leshan.ts";
 import { stopAll } from "../rig/processes.ts";
+import { BUDGETS } from "../../build/budgets.ts";
 
 const RIG = process.env.RIG ?? "host";
 const EP = "meter-0001";
@@ -77,6 +78,20 @@ describe(`client-initiated bootstrap and registration (rig ${RIG})`, () => {
     expect(read.status).toMatch(/^CONTENT/);
     expect(String(resourceValue(read, 0) ?? "")).not.toBe(""); // Manufacturer
     expect(String(resourceValue(read, 1) ?? "")).not.toBe(""); // Model Number
+  });
+
+  it("LightweightM2M-1.1-int-203 (negative) - a management server reading /0 is refused", async () => {
+    const read = await srv.read(EP, "/0/0", "TLV");
+    expect(read.success).toBe(false);
+    expect(read.status).toMatch(/^UNAUTHORIZED/);
+  });
+
+  it(`the JS heap peak through boot, bootstrap and registration stays within ${BUDGETS.heapPeakBytes} bytes`, async () => {
+    const status = (await dut.command("status")).join("\n");
+    const heap = status.match(/heap: used=(\d+) peak=(\d+) pool=(\d+)/);
+    expect(heap, status).not.toBeNull();
+    console.log(`heap after registration: used ${heap![1]}, peak ${heap![2]}, pool ${heap![3]}`);
+    expect(Number(heap![2])).toBeLessThanOrEqual(BUDGETS.heapPeakBytes);
   });
 
   it("restart from storage: after a power cycle the meter registers directly, without a new bootstrap", async () => {
