@@ -1,8 +1,8 @@
 // Start-up: HAL wiring, the object registry, stored configuration, then register with every
 // configured server; bootstrap only when there is no server or all of them failed.
 import { Scheduler } from "../lib/scheduler";
-import { logInf, logWrn, LOG_INF, setLogSink } from "../lib/log";
-import { CHANGED, NOT_FOUND, METHOD_NOT_ALLOWED } from "../coap/message";
+import { logInf, logWrn, setLogSink, Log } from "../lib/log";
+import { Coap } from "../coap/message";
 import { EV_SHUTDOWN } from "../hal/codes";
 import { installDispatcher, onEvent, pump } from "../hal/events";
 import { halClock } from "../hal/timer";
@@ -12,14 +12,14 @@ import { consoleInit } from "../hal/console";
 import { reset } from "../hal/sys";
 import { Registry } from "../lwm2m/registry";
 import { securityDef, bootstrapAccount } from "../lwm2m/objects/security";
-import { serverDef, SRV_UPDATE, SRV_BOOTSTRAP, SRV_SSID } from "../lwm2m/objects/server";
+import { serverDef, Srv } from "../lwm2m/objects/server";
 import { addDevice, deviceDef, deviceTimeWritten } from "../lwm2m/objects/device";
 import { bootstrapInit, startBootstrap } from "../lwm2m/bootstrap";
 import { registrationInit, startAll, stopAll, updateSoon, deregisterAll } from "../lwm2m/registration";
 import { dmInit, dmChanged } from "../lwm2m/dm";
 import { loadConfig, loadEndpoint } from "../lwm2m/persist";
 import { runCommand } from "./console";
-import { factoryReset } from "./config";
+import { factoryReset } from "./console";
 import { VERSION, BOARD_NAME } from "./info";
 
 export interface App {
@@ -36,13 +36,13 @@ function onChange(path: number[], structural: boolean): void {
   // Registration-relevant changes: object/instance list, lifetime or binding of a server.
   if (structural && path[0] !== 0) updateSoon(-1, true);
   else if (path[0] === 1 && path.length >= 2 && (path.length === 2 || path[2] === 1 || path[2] === 7)) {
-    updateSoon(app.reg.num(1, path[1], SRV_SSID, -1), false);
+    updateSoon(app.reg.num(1, path[1], Srv.SRV_SSID, -1), false);
   }
 }
 
 function later(ms: number, fn: (arg?: any) => void, arg?: any): number {
   app.sched.after(ms, fn, arg);
-  return CHANGED;
+  return Coap.CHANGED;
 }
 
 function doFactoryReset(): void {
@@ -57,15 +57,15 @@ function bootstrapNow(): void {
 }
 
 function serverExec(iid: number, rid: number): number {
-  if (rid === SRV_UPDATE) return updateSoon(app.reg.num(1, iid, SRV_SSID, -1), false) ? CHANGED : NOT_FOUND;
-  if (rid === SRV_BOOTSTRAP && bootstrapAccount(app.reg) >= 0) return later(100, bootstrapNow);
-  return METHOD_NOT_ALLOWED;
+  if (rid === Srv.SRV_UPDATE) return updateSoon(app.reg.num(1, iid, Srv.SRV_SSID, -1), false) ? Coap.CHANGED : Coap.NOT_FOUND;
+  if (rid === Srv.SRV_BOOTSTRAP && bootstrapAccount(app.reg) >= 0) return later(100, bootstrapNow);
+  return Coap.METHOD_NOT_ALLOWED;
 }
 
 function deviceExec(iid: number, rid: number): number {
   if (rid === 4) return later(500, reset, "reboot");
   if (rid === 5) return later(500, doFactoryReset);
-  return METHOD_NOT_ALLOWED;
+  return Coap.METHOD_NOT_ALLOWED;
 }
 
 function fallBackToBootstrap(): void {
@@ -79,7 +79,7 @@ function shutdown(): void {
 
 /** Starts the meter application; returns the app state (tests inspect it). */
 export function startFirmware(logLevel?: number): App {
-  setLogSink(halSink, logLevel === undefined ? LOG_INF : logLevel);
+  setLogSink(halSink, logLevel === undefined ? Log.LOG_INF : logLevel);
   const sched = new Scheduler(halClock);
   installDispatcher(sched);
   linkInit();

@@ -3,13 +3,24 @@
 // (RFC 7641). Everything with a deadline is one entry of the endpoint's pending table, and
 // the endpoint's single scheduler timer points at the earliest deadline.
 import { Scheduler } from "../lib/scheduler";
-import { LOG_DBG, log, logWrn } from "../lib/log";
+import { log, logWrn, Log } from "../lib/log";
 import { bytesEqual } from "../lib/bytes";
 import {
-  ACK, BAD_OPTION, BAD_REQUEST, BLOCK1, BLOCK2, CoapMessage, CoapOption, CON, CONTENT, CONTINUE, EMPTY, EMPTY_BYTES,
-  INTERNAL_SERVER_ERROR, NON, NOT_FOUND, REQUEST_ENTITY_INCOMPLETE, REQUEST_ENTITY_TOO_LARGE, RST, SIZE1, SIZE2,
-  decodeBlock, decodeMessage, encodeMessage, getUintOption, hasUnknownCriticalOption, uintOpt, URI_PATH, URI_QUERY,
+  CoapMessage, CoapOption, EMPTY_BYTES, decodeBlock, decodeMessage, encodeMessage, getUintOption,
+  hasUnknownCriticalOption, uintOpt, Coap,
 } from "./message";
+
+const enum K {
+  DEDUP_SIZE = 8,
+  // What a pending entry is waiting for.
+  QUEUED = 0, // client request held back by NSTART = 1
+  SENT = 1, // client request: CON not yet acknowledged, or NON awaiting its response
+  SEPARATE = 2, // client request: empty ACK received, awaiting the separate response
+  CONFIRM = 3, // CON notification (token set) or separate response awaiting its ACK
+  NON_NOTE = 4, // NON notification: a RST to it cancels the observation
+  DEFERRED = 5, // received CON request: empty ACK unless the response comes first
+  SEEN = 6, // received CON/NON: duplicates get `bytes` (the reply) again
+}
 
 export interface Transport {
   send(bytes: Uint8Array): void;
@@ -51,16 +62,6 @@ const DEFAULTS: CoapParams = {
 };
 
 const MOD = "coap";
-const DEDUP_SIZE = 8;
-
-// What a pending entry is waiting for.
-const QUEUED = 0; // client request held back by NSTART = 1
-const SENT = 1; // client request: CON not yet acknowledged, or NON awaiting its response
-const SEPARATE = 2; // client request: empty ACK received, awaiting the separate response
-const CONFIRM = 3; // CON notification (token set) or separate response awaiting its ACK
-const NON_NOTE = 4; // NON notification: a RST to it cancels the observation
-const DEFERRED = 5; // received CON request: empty ACK unless the response comes first
-const SEEN = 6; // received CON/NON: duplicates get `bytes` (the reply) again
 
 interface Pending {
   state: number;
@@ -113,8 +114,8 @@ interface ServerExchange extends Exchange {
 function requestKey(m: CoapMessage): string {
   let key = "" + m.code;
   for (const o of m.options) {
-    if (o.num !== URI_PATH && o.num !== URI_QUERY) continue;
-    key += o.num === URI_PATH ? "/" : "?";
+    if (o.num !== Coap.URI_PATH && o.num !== Coap.URI_QUERY) continue;
+    key += o.num === Coap.URI_PATH ? "/" : "?";
     for (let j = 0; j < o.value.length; j++) key += String.fromCharCode(o.value[j]);
   }
   return key;
@@ -133,7 +134,6 @@ export class CoapEndpoint {
   /** Called with the exchange and ctx. */
   onRequest: ((exchange: Exchange, ctx?: any) => void) | null = null;
   onObserveCancel: ((token: Uint8Array) => void) | null = null;
-  stats = { sent: 0, received: 0, bytesSent: 0, bytesReceived: 0, retransmissions: 0 };
 
   p: CoapParams;
   mid: number;
@@ -163,8 +163,8 @@ export class CoapEndpoint {
     }
     const token = new Uint8Array(4);
     for (let i = 0; i < 4; i++) token[i] = Math.floor(this.random() * 256);
-    const msg: CoapMessage = { type: type === NON ? NON : CON, code: code, mid: 0, token: token, options: options, payload: payload };
-    const r = add(this, QUEUED, 0, token, -1);
+    const msg: CoapMessage = { type: type === Coap.NON ? Coap.NON : Coap.CON, code: code, mid: 0, token: token, options: options, payload: payload };
+    const r = add(this, K.QUEUED, 0, token, -1);
     r.id = id;
     r.msg = msg;
     r.handler = onResponse;
@@ -177,16 +177,16 @@ export class CoapEndpoint {
   notify(token: Uint8Array, options: CoapOption[], payload: Uint8Array | null, confirmable: boolean, onDone?: (ok: boolean) => void): void {
     const done = onDone || null;
     if (this.closed) return safely(done, false);
-    const m: CoapMessage = { type: confirmable ? CON : NON, code: CONTENT, mid: (this.mid = (this.mid + 1) & 0xffff), token: token, options: options, payload: payload };
+    const m: CoapMessage = { type: confirmable ? Coap.CON : Coap.NON, code: Coap.CONTENT, mid: (this.mid = (this.mid + 1) & 0xffff), token: token, options: options, payload: payload };
     let old: Pending | null = null;
-    for (const o of this.pending) if ((o.state === CONFIRM || o.state === NON_NOTE) && o.token && bytesEqual(o.token, token)) old = o;
+    for (const o of this.pending) if ((o.state === K.CONFIRM || o.state === K.NON_NOTE) && o.token && bytesEqual(o.token, token)) old = o;
     if (old) remove(this, old);
-    const o = add(this, confirmable ? CONFIRM : NON_NOTE, m.mid, token, confirmable ? -1 : this.scheduler.now() + this.p.nonLifetime);
+    const o = add(this, confirmable ? K.CONFIRM : K.NON_NOTE, m.mid, token, confirmable ? -1 : this.scheduler.now() + this.p.nonLifetime);
     send(this, m, confirmable ? o : null);
     if (confirmable) {
       o.onDone = done;
       // RFC 7641 4.5.2: a newer CON notification replaces one in flight, keeping its back-off.
-      if (old && old.state === CONFIRM) {
+      if (old && old.state === K.CONFIRM) {
         o.tries = old.tries;
         o.timeout = old.timeout;
         o.due = this.scheduler.now() + o.timeout;
@@ -199,15 +199,13 @@ export class CoapEndpoint {
   /** Entry point for every datagram from the link; never throws. */
   receive(datagram: Uint8Array): void {
     if (this.closed) return;
-    this.stats.received++;
-    this.stats.bytesReceived += datagram.length;
     let m: CoapMessage;
     try {
       m = decodeMessage(datagram);
     } catch (e) {
-      log(LOG_DBG, MOD, "drop: " + (e as Error).message);
+      log(Log.LOG_DBG, MOD, "drop: " + (e as Error).message);
       // A confirmable message with a format error is rejected (RFC 7252 section 4.2).
-      if (datagram.length >= 4 && datagram[0] >> 4 === 4) sendEmpty(this, RST, (datagram[2] << 8) | datagram[3]);
+      if (datagram.length >= 4 && datagram[0] >> 4 === 4) sendEmpty(this, Coap.RST, (datagram[2] << 8) | datagram[3]);
       return;
     }
     try {
@@ -228,7 +226,7 @@ export class CoapEndpoint {
     this.rep = null;
     for (const p of all) {
       if (p.handler) safely(p.handler, null, "closed", this.ctx);
-      else if (p.state === CONFIRM) safely(p.onDone, false);
+      else if (p.state === K.CONFIRM) safely(p.onDone, false);
     }
   }
 }
@@ -272,7 +270,7 @@ function send(ep: CoapEndpoint, m: CoapMessage | Uint8Array, o?: Pending | null)
       bytes = encodeMessage(m);
     } catch (e) {
       logWrn(MOD, "encode: " + (e as Error).message);
-      bytes = encodeMessage({ type: m.type, code: INTERNAL_SERVER_ERROR, mid: m.mid, token: m.token, options: [], payload: null });
+      bytes = encodeMessage({ type: m.type, code: Coap.INTERNAL_SERVER_ERROR, mid: m.mid, token: m.token, options: [], payload: null });
     }
   }
   if (o) {
@@ -281,8 +279,6 @@ function send(ep: CoapEndpoint, m: CoapMessage | Uint8Array, o?: Pending | null)
     o.timeout = p.ackTimeout * (1 + ep.random() * (p.ackRandomFactor - 1));
     o.due = ep.scheduler.now() + o.timeout;
   }
-  ep.stats.sent++;
-  ep.stats.bytesSent += bytes.length;
   try {
     ep.transport.send(bytes);
   } catch (e) {
@@ -292,22 +288,22 @@ function send(ep: CoapEndpoint, m: CoapMessage | Uint8Array, o?: Pending | null)
 }
 
 function sendEmpty(ep: CoapEndpoint, type: number, mid: number): Uint8Array {
-  return send(ep, { type: type, code: EMPTY, mid: mid, token: EMPTY_BYTES, options: [], payload: null });
+  return send(ep, { type: type, code: Coap.EMPTY, mid: mid, token: EMPTY_BYTES, options: [], payload: null });
 }
 
 /** Starts the first queued request unless one is still SENT (NSTART = 1). */
 function startNext(ep: CoapEndpoint): void {
   let next: Pending | null = null;
   for (const r of ep.pending) {
-    if (r.state === SENT) return;
-    if (!next && r.state === QUEUED) next = r;
+    if (r.state === K.SENT) return;
+    if (!next && r.state === K.QUEUED) next = r;
   }
   if (!next || ep.closed) return;
   const msg = next.msg as CoapMessage;
   const p = ep.p;
   msg.mid = next.mid = ep.mid = (ep.mid + 1) & 0xffff;
-  next.state = SENT;
-  const con = msg.type === CON;
+  next.state = K.SENT;
+  const con = msg.type === Coap.CON;
   send(ep, msg, con ? next : null);
   // a NON request waits MAX_TRANSMIT_WAIT for its response
   if (!con) next.due = ep.scheduler.now() + p.ackTimeout * (Math.pow(2, p.maxRetransmit + 1) - 1) * p.ackRandomFactor;
@@ -317,16 +313,16 @@ function startNext(ep: CoapEndpoint): void {
 
 function dispatch(ep: CoapEndpoint, m: CoapMessage): void {
   const code = m.code;
-  const con = m.type === CON;
-  if (m.type === ACK || m.type === RST) return onReply(ep, m);
-  if (code === EMPTY) {
-    if (con) sendEmpty(ep, RST, m.mid); // CoAP ping
+  const con = m.type === Coap.CON;
+  if (m.type === Coap.ACK || m.type === Coap.RST) return onReply(ep, m);
+  if (code === Coap.EMPTY) {
+    if (con) sendEmpty(ep, Coap.RST, m.mid); // CoAP ping
     return;
   }
   let count = 0;
   let oldest: Pending | null = null;
   for (const s of ep.pending) {
-    if (s.state !== SEEN) continue;
+    if (s.state !== K.SEEN) continue;
     if (s.mid === m.mid) {
       // a duplicate: the same reply again
       if (s.bytes) send(ep, s.bytes);
@@ -336,18 +332,18 @@ function dispatch(ep: CoapEndpoint, m: CoapMessage): void {
     count++;
   }
   // Remember the MID; the oldest record goes when DEDUP_SIZE are kept.
-  if (oldest && count >= DEDUP_SIZE) {
-    log(LOG_DBG, MOD, "dedup full");
+  if (oldest && count >= K.DEDUP_SIZE) {
+    log(Log.LOG_DBG, MOD, "dedup full");
     remove(ep, oldest);
   }
-  const seen = add(ep, SEEN, m.mid, null, ep.scheduler.now() + (con ? ep.p.exchangeLifetime : ep.p.nonLifetime));
+  const seen = add(ep, K.SEEN, m.mid, null, ep.scheduler.now() + (con ? ep.p.exchangeLifetime : ep.p.nonLifetime));
   if (code < 32) return onServerRequest(ep, m, seen);
   let r: Pending | null = null;
   if (code >= 64 && code < 192) {
     // a separate response
-    for (const q of ep.pending) if (q.handler && q.state !== QUEUED && bytesEqual(q.token as Uint8Array, m.token)) r = q;
+    for (const q of ep.pending) if (q.handler && q.state !== K.QUEUED && bytesEqual(q.token as Uint8Array, m.token)) r = q;
   }
-  if (con) seen.bytes = sendEmpty(ep, r ? ACK : RST, m.mid);
+  if (con) seen.bytes = sendEmpty(ep, r ? Coap.ACK : Coap.RST, m.mid);
   if (r) finish(ep, r, m, null);
 }
 
@@ -355,18 +351,18 @@ function dispatch(ep: CoapEndpoint, m: CoapMessage): void {
 function onReply(ep: CoapEndpoint, m: CoapMessage): void {
   let o: Pending | null = null;
   for (const p of ep.pending) {
-    if (p.mid === m.mid && (p.state === SENT || p.state === CONFIRM || p.state === NON_NOTE)) {
+    if (p.mid === m.mid && (p.state === K.SENT || p.state === K.CONFIRM || p.state === K.NON_NOTE)) {
       o = p;
       break;
     }
   }
   if (!o) return;
-  if (m.type === RST) {
+  if (m.type === Coap.RST) {
     if (o.handler) return finish(ep, o, null, "reset");
     remove(ep, o);
     if (o.token) {
       safely(ep.onObserveCancel, o.token);
-      if (o.state === CONFIRM) safely(o.onDone, false);
+      if (o.state === K.CONFIRM) safely(o.onDone, false);
     }
     return;
   }
@@ -375,11 +371,11 @@ function onReply(ep: CoapEndpoint, m: CoapMessage): void {
     remove(ep, o);
     return safely(o.onDone, true);
   }
-  if (m.code !== EMPTY) {
+  if (m.code !== Coap.EMPTY) {
     if (bytesEqual(m.token, o.token as Uint8Array)) finish(ep, o, m, null);
     return;
   }
-  o.state = SEPARATE;
+  o.state = K.SEPARATE;
   o.bytes = null;
   o.due = ep.scheduler.now() + ep.p.exchangeLifetime;
   startNext(ep);
@@ -398,26 +394,26 @@ function onServerRequest(ep: CoapEndpoint, m: CoapMessage, seen: Pending): void 
   const t = ep.scheduler.now();
   const max = ep.p.maxBodyBytes;
   const key = requestKey(m);
-  if (hasUnknownCriticalOption(m)) return ex.respond(BAD_OPTION);
-  if (getUintOption(m, BLOCK1) >= 0) {
+  if (hasUnknownCriticalOption(m)) return ex.respond(Coap.BAD_OPTION);
+  if (getUintOption(m, Coap.BLOCK1) >= 0) {
     // Collects one Block1 block; goes on when the body is complete and ex.request holds it.
-    const b = decodeBlock(getUintOption(m, BLOCK1));
-    if (!b) return ex.respond(BAD_OPTION);
+    const b = decodeBlock(getUintOption(m, Coap.BLOCK1));
+    if (!b) return ex.respond(Coap.BAD_OPTION);
     const size = 16 << b.szx;
     const offset = b.num * size;
     const payload = m.payload || EMPTY_BYTES;
-    const size1 = getUintOption(m, SIZE1);
+    const size1 = getUintOption(m, Coap.SIZE1);
     let up = ep.upload;
     const need = offset + payload.length;
     if (need > max || size1 > max) {
       ep.upload = null;
-      return ex.respond(REQUEST_ENTITY_TOO_LARGE, [uintOpt(SIZE1, max)]);
+      return ex.respond(Coap.REQUEST_ENTITY_TOO_LARGE, [uintOpt(Coap.SIZE1, max)]);
     }
     if (b.num === 0) up = ep.upload = { key: key, body: new Uint8Array(size1 > 0 ? size1 : size), length: 0, due: 0 };
-    else if (!up || up.key !== key || up.length !== offset || up.due <= t) return ex.respond(REQUEST_ENTITY_INCOMPLETE);
+    else if (!up || up.key !== key || up.length !== offset || up.due <= t) return ex.respond(Coap.REQUEST_ENTITY_INCOMPLETE);
     if (b.more && payload.length !== size) {
       ep.upload = null;
-      return ex.respond(BAD_REQUEST);
+      return ex.respond(Coap.BAD_REQUEST);
     }
     if (need > up.body.length) {
       const grown = new Uint8Array(Math.min(max, Math.max(need, up.body.length * 2)));
@@ -427,29 +423,29 @@ function onServerRequest(ep: CoapEndpoint, m: CoapMessage, seen: Pending): void 
     up.body.set(payload, offset);
     up.length = need;
     up.due = t + ep.p.exchangeLifetime;
-    if (b.more) return ex.respond(CONTINUE, [uintOpt(BLOCK1, b.num * 16 + 8 + Math.min(b.szx, ep.p.blockSzx))]);
+    if (b.more) return ex.respond(Coap.CONTINUE, [uintOpt(Coap.BLOCK1, b.num * 16 + 8 + Math.min(b.szx, ep.p.blockSzx))]);
     ep.upload = null;
     const options: CoapOption[] = [];
-    for (const o of m.options) if (o.num !== BLOCK1 && o.num !== SIZE1) options.push(o);
+    for (const o of m.options) if (o.num !== Coap.BLOCK1 && o.num !== Coap.SIZE1) options.push(o);
     ex.request = { type: m.type, code: m.code, mid: m.mid, token: m.token, options: options, payload: up.body.subarray(0, up.length) };
     ex.block1 = b.num * 16 + b.szx;
   }
-  const b2 = decodeBlock(getUintOption(m, BLOCK2));
+  const b2 = decodeBlock(getUintOption(m, Coap.BLOCK2));
   const rep = ep.rep;
   if (b2 && b2.num > 0 && rep && rep.key === key) {
     rep.due = t + ep.p.exchangeLifetime;
     return ex.respond(rep.code, rep.options, rep.payload);
   }
-  if (!ep.onRequest) return ex.respond(NOT_FOUND);
+  if (!ep.onRequest) return ex.respond(Coap.NOT_FOUND);
   try {
     ep.onRequest(ex, ep.ctx);
   } catch (e) {
     logWrn(MOD, "onRequest: " + (e as Error).message);
-    ex.respond(INTERNAL_SERVER_ERROR);
+    ex.respond(Coap.INTERNAL_SERVER_ERROR);
   }
-  if (!ex.done && m.type === CON) {
+  if (!ex.done && m.type === Coap.CON) {
     // Wait briefly for a piggy-backed response before acknowledging empty.
-    add(ep, DEFERRED, m.mid, null, t + ep.p.ackTimeout / 4).ex = ex;
+    add(ep, K.DEFERRED, m.mid, null, t + ep.p.ackTimeout / 4).ex = ex;
   }
 }
 
@@ -464,9 +460,9 @@ function respond(this: ServerExchange, code: number, options?: CoapOption[], pay
   const req = this.request;
   const appOptions = options || [];
   const opts = appOptions.slice(0);
-  if (this.block1 >= 0) opts.push(uintOpt(BLOCK1, this.block1));
-  const m: CoapMessage = { type: ACK, code: code, mid: req.mid, token: req.token, options: opts, payload: payload || null };
-  const b2 = decodeBlock(getUintOption(req, BLOCK2));
+  if (this.block1 >= 0) opts.push(uintOpt(Coap.BLOCK1, this.block1));
+  const m: CoapMessage = { type: Coap.ACK, code: code, mid: req.mid, token: req.token, options: opts, payload: payload || null };
+  const b2 = decodeBlock(getUintOption(req, Coap.BLOCK2));
   let szx = ep.p.blockSzx;
   const len = payload ? payload.length : 0;
   if (payload && (b2 || len > 16 << szx)) {
@@ -475,7 +471,7 @@ function respond(this: ServerExchange, code: number, options?: CoapOption[], pay
     const size = 16 << szx;
     if (offset >= len) {
       if (offset > 0 && len > 0) {
-        m.code = BAD_OPTION; // block beyond the end
+        m.code = Coap.BAD_OPTION; // block beyond the end
         m.payload = null;
       }
     } else {
@@ -483,17 +479,17 @@ function respond(this: ServerExchange, code: number, options?: CoapOption[], pay
         ep.rep = { key: requestKey(req), code: code, options: appOptions, payload: payload, due: ep.scheduler.now() + ep.p.exchangeLifetime };
       }
       const end = Math.min(offset + size, len);
-      opts.push(uintOpt(BLOCK2, (offset / size) * 16 + (end < len ? 8 : 0) + szx));
-      if (offset === 0) opts.push(uintOpt(SIZE2, len));
+      opts.push(uintOpt(Coap.BLOCK2, (offset / size) * 16 + (end < len ? 8 : 0) + szx));
+      if (offset === 0) opts.push(uintOpt(Coap.SIZE2, len));
       m.payload = payload.subarray(offset, end);
     }
   }
-  if (req.type !== CON || this.acked) {
+  if (req.type !== Coap.CON || this.acked) {
     m.type = req.type;
     m.mid = ep.mid = (ep.mid + 1) & 0xffff;
   }
-  const bytes = send(ep, m, m.type === CON ? add(ep, CONFIRM, m.mid, null, -1) : null);
-  if (m.type === ACK) {
+  const bytes = send(ep, m, m.type === Coap.CON ? add(ep, K.CONFIRM, m.mid, null, -1) : null);
+  if (m.type === Coap.ACK) {
     this.seen.bytes = bytes;
     for (const d of ep.pending) if (d.ex === this) remove(ep, d);
   }
@@ -517,11 +513,10 @@ function onTick(ep: CoapEndpoint): void {
       }
     }
     if (!o) break;
-    if (o.bytes && (o.state === SENT || o.state === CONFIRM) && o.tries < ep.p.maxRetransmit) {
+    if (o.bytes && (o.state === K.SENT || o.state === K.CONFIRM) && o.tries < ep.p.maxRetransmit) {
       o.tries++;
       o.timeout *= 2;
       o.due = t + o.timeout;
-      ep.stats.retransmissions++;
       send(ep, o.bytes);
     } else if (o.handler) finish(ep, o, null, "timeout");
     else {
@@ -529,8 +524,8 @@ function onTick(ep: CoapEndpoint): void {
       const ex = o.ex;
       if (ex) {
         ex.acked = true;
-        ex.seen.bytes = sendEmpty(ep, ACK, o.mid);
-      } else if (o.state === CONFIRM) safely(o.onDone, false);
+        ex.seen.bytes = sendEmpty(ep, Coap.ACK, o.mid);
+      } else if (o.state === K.CONFIRM) safely(o.onDone, false);
     }
   }
   if (ep.upload && ep.upload.due <= t) ep.upload = null;

@@ -2,13 +2,17 @@
 // strings, arrays and maps (definite or indefinite length), false/true/null, and floats
 // (half/single/double on decode, double on encode). Tags and other simple values are rejected.
 
-import { Reader, Writer, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, written } from "../lib/bytes";
+import {
+  Reader, Writer, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, written,
+} from "../lib/bytes";
 import { isInt } from "./values";
 
-const MAX_DEPTH = 8;
+const enum K {
+  MAX_DEPTH = 8,
+}
 
 function readItem(r: Reader, depth: number): any {
-  if (depth > MAX_DEPTH) fail("cbor: nesting too deep");
+  if (depth > K.MAX_DEPTH) fail("cbor: nesting too deep");
   const b = r.b;
   const ib = b[skip(r, 1)];
   const major = ib >> 5;

@@ -2,6 +2,33 @@
 
 import { fail } from "../lib/bytes";
 
+export const enum Model {
+  T_NONE = 0,
+  T_STRING = 1,
+  T_INTEGER = 2,
+  T_UNSIGNED = 3,
+  T_FLOAT = 4,
+  T_BOOLEAN = 5,
+  T_OPAQUE = 6,
+  T_TIME = 7,
+  T_OBJLNK = 8,
+  T_CORELNK = 9,
+  /** Instance id used when a TLV Create payload carries resources without an instance. */
+  NO_ID = 65535,
+}
+// The plain names the tests import (unused ones are left out of the bundle).
+export const T_NONE = Model.T_NONE;
+export const T_STRING = Model.T_STRING;
+export const T_INTEGER = Model.T_INTEGER;
+export const T_UNSIGNED = Model.T_UNSIGNED;
+export const T_FLOAT = Model.T_FLOAT;
+export const T_BOOLEAN = Model.T_BOOLEAN;
+export const T_OPAQUE = Model.T_OPAQUE;
+export const T_TIME = Model.T_TIME;
+export const T_OBJLNK = Model.T_OBJLNK;
+export const T_CORELNK = Model.T_CORELNK;
+export const NO_ID = Model.NO_ID;
+
 export type Value = number | boolean | string | Uint8Array | ObjLink;
 
 export interface ObjLink {
@@ -19,22 +46,8 @@ export interface Entry {
   value: Value | null;
 }
 
-export const T_NONE = 0;
-export const T_STRING = 1;
-export const T_INTEGER = 2;
-export const T_UNSIGNED = 3;
-export const T_FLOAT = 4;
-export const T_BOOLEAN = 5;
-export const T_OPAQUE = 6;
-export const T_TIME = 7;
-export const T_OBJLNK = 8;
-export const T_CORELNK = 9;
-
 /** T_* of a resource; T_NONE when unknown (decoders then keep the raw value). */
 export type TypeLookup = (objectId: number, resourceId: number) => number;
-
-/** Instance id used when a TLV Create payload carries resources without an instance. */
-export const NO_ID = 65535;
 
 export function pathToString(path: number[]): string {
   return "/" + path.join("/");

@@ -4,10 +4,7 @@
 
 import { base64urlDecode, base64urlEncode, fail, utf8Decode, utf8Encode } from "../lib/bytes";
 import { decodeCbor, encodeCbor } from "./cbor";
-import {
-  Entry, ObjLink, TypeLookup, Value, parsePath, pathStartsWith, pathToString,
-  T_NONE, T_STRING, T_BOOLEAN, T_OPAQUE, T_OBJLNK, T_CORELNK,
-} from "./model";
+import { Entry, ObjLink, TypeLookup, Value, parsePath, pathStartsWith, pathToString, Model } from "./model";
 import { fitsType, parseObjLink, typeFor } from "./values";
 
 // CBOR map key (as decodeCbor spells it) -> SenML label.
@@ -54,10 +51,10 @@ export function encodeSenml(base: number[], entries: Entry[], types: TypeLookup,
     if (out.length === 0 && depth > 0) rec.bn = pathToString(prefix as number[]) + "/";
     rec.n = depth > 0 ? e.path.slice(depth).join("/") : pathToString(e.path);
     const t = typeFor(types, e.path, v);
-    if (t === T_STRING || t === T_CORELNK) rec.vs = v;
-    else if (t === T_BOOLEAN) rec.vb = v;
-    else if (t === T_OPAQUE) rec.vd = json ? base64urlEncode(v as Uint8Array) : v;
-    else if (t === T_OBJLNK) rec.vlo = (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId;
+    if (t === Model.T_STRING || t === Model.T_CORELNK) rec.vs = v;
+    else if (t === Model.T_BOOLEAN) rec.vb = v;
+    else if (t === Model.T_OPAQUE) rec.vd = json ? base64urlEncode(v as Uint8Array) : v;
+    else if (t === Model.T_OBJLNK) rec.vlo = (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId;
     else rec.v = v;
     out.push(rec);
   }
@@ -107,7 +104,7 @@ export function decodeSenml(base: number[], payload: Uint8Array, types: TypeLook
     if (value !== null) {
       expect(path.length >= 3, "record: value above resource level");
       const t = types(path[0], path[2]);
-      if (t !== T_NONE && !fitsType(t, value)) fail("senml: type mismatch at " + pathToString(path));
+      if (t !== Model.T_NONE && !fitsType(t, value)) fail("senml: type mismatch at " + pathToString(path));
     }
     out.push({ path: path, value: value });
   }

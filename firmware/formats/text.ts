@@ -3,10 +3,7 @@
 // in LwM2M 1.1), and opaque (42, application/octet-stream), one opaque value as raw bytes.
 
 import { fail, utf8Decode, utf8Encode } from "../lib/bytes";
-import {
-  Entry, ObjLink, TypeLookup, Value, pathStartsWith, pathToString,
-  T_NONE, T_INTEGER, T_UNSIGNED, T_FLOAT, T_BOOLEAN, T_OPAQUE, T_TIME, T_OBJLNK,
-} from "./model";
+import { Entry, ObjLink, TypeLookup, Value, pathStartsWith, pathToString, Model } from "./model";
 import { parseDecimal, parseObjLink, typeFor } from "./values";
 
 /** The one value at base (a resource or resource instance) as text, or as bytes when opaque. */
@@ -19,13 +16,13 @@ export function encodeSingle(base: number[], entries: Entry[], types: TypeLookup
   const v = e.value as Value;
   if (opaque) {
     const d = types(base[0], base[2]);
-    if (d !== T_NONE && d !== T_OPAQUE) fail("opaque: resource is not opaque");
+    if (d !== Model.T_NONE && d !== Model.T_OPAQUE) fail("opaque: resource is not opaque");
     if (!(v instanceof Uint8Array)) fail("opaque: value is not bytes");
     return v;
   }
   const t = typeFor(types, e.path, v);
-  if (t === T_OPAQUE) fail("text: opaque has no text form");
-  return utf8Encode(t === T_BOOLEAN ? (v ? "1" : "0") : t === T_OBJLNK ? (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId : String(v));
+  if (t === Model.T_OPAQUE) fail("text: opaque has no text form");
+  return utf8Encode(t === Model.T_BOOLEAN ? (v ? "1" : "0") : t === Model.T_OBJLNK ? (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId : String(v));
 }
 
 function skipDigits(s: string, i: number): number {
@@ -38,19 +35,19 @@ export function decodeSingle(base: number[], payload: Uint8Array, types: TypeLoo
   const t = types(base[0], base[2]);
   let v: Value = payload;
   if (opaque) {
-    if (t !== T_NONE && t !== T_OPAQUE) fail("opaque: resource is not opaque");
+    if (t !== Model.T_NONE && t !== Model.T_OPAQUE) fail("opaque: resource is not opaque");
     v = new Uint8Array(payload);
   } else {
     const s = (v = utf8Decode(payload));
     try {
       switch (t) {
-        case T_UNSIGNED:
-        case T_INTEGER:
-        case T_TIME:
-          if (t === T_UNSIGNED && s.charAt(0) === "-") fail("negative unsigned");
+        case Model.T_UNSIGNED:
+        case Model.T_INTEGER:
+        case Model.T_TIME:
+          if (t === Model.T_UNSIGNED && s.charAt(0) === "-") fail("negative unsigned");
           v = parseDecimal(s);
           break;
-        case T_FLOAT: {
+        case Model.T_FLOAT: {
           // Strict decimal float: -?digits(.digits)?([eE][+-]?digits)?
           let i = s.charAt(0) === "-" ? 1 : 0;
           let j = skipDigits(s, i);
@@ -70,14 +67,14 @@ export function decodeSingle(base: number[], payload: Uint8Array, types: TypeLoo
           v = parseFloat(s);
           break;
         }
-        case T_BOOLEAN:
+        case Model.T_BOOLEAN:
           if (s !== "0" && s !== "1") fail("bad boolean");
           v = s === "1";
           break;
-        case T_OBJLNK:
+        case Model.T_OBJLNK:
           v = parseObjLink(s);
           break;
-        case T_OPAQUE:
+        case Model.T_OPAQUE:
           fail("opaque has no text form");
         // string, core link, or unknown type: the text itself
       }

@@ -1,16 +1,17 @@
 // OMA TLV (content-format 11542), LwM2M 1.1 Core section 7.4.3.
 
-import { Reader, Writer, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, written } from "../lib/bytes";
 import {
-  Entry, ObjLink, TypeLookup, Value, NO_ID, pathStartsWith, pathToString,
-  T_STRING, T_INTEGER, T_UNSIGNED, T_FLOAT, T_BOOLEAN, T_OPAQUE, T_TIME, T_OBJLNK, T_CORELNK,
-} from "./model";
+  Reader, Writer, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, written,
+} from "../lib/bytes";
+import { Entry, ObjLink, TypeLookup, Value, pathStartsWith, pathToString, Model } from "./model";
 import { typeFor } from "./values";
 
-const OBJ_INST = 0x00;
-const RES_INST = 0x40;
-const MULTI = 0x80;
-const RES = 0xc0;
+const enum K {
+  OBJ_INST = 0x00,
+  RES_INST = 0x40,
+  MULTI = 0x80,
+  RES = 0xc0,
+}
 
 // Path level an element's identifier sits at, by element type (bits 7-6).
 const LEVEL = [1, 3, 2, 2];
@@ -27,19 +28,19 @@ function comparePaths(a: Entry, b: Entry): number {
 function encodeValue(path: number[], v: Value | null, types: TypeLookup): Uint8Array {
   if (v === null) fail("tlv: no value for " + pathToString(path));
   const t = typeFor(types, path, v);
-  if (t === T_STRING || t === T_CORELNK) return utf8Encode(v as string);
-  if (t === T_OPAQUE) return v as Uint8Array;
+  if (t === Model.T_STRING || t === Model.T_CORELNK) return utf8Encode(v as string);
+  if (t === Model.T_OPAQUE) return v as Uint8Array;
   const w: Writer = { b: new Uint8Array(8), n: 0 };
-  if (t === T_BOOLEAN) putNum(w, v ? 1 : 0, 1);
-  else if (t === T_OBJLNK) putNum(w, (v as ObjLink).objectId * 65536 + (v as ObjLink).instanceId, 4);
-  else if (t === T_FLOAT) {
+  if (t === Model.T_BOOLEAN) putNum(w, v ? 1 : 0, 1);
+  else if (t === Model.T_OBJLNK) putNum(w, (v as ObjLink).objectId * 65536 + (v as ObjLink).instanceId, 4);
+  else if (t === Model.T_FLOAT) {
     f32.setFloat32(0, v as number);
     putNum(w, v as number, f32.getFloat32(0) === v || v !== v ? 4 : 8, true);
   } else {
     // the smallest of 1, 2, 4 or 8 bytes that holds v
     let n = 1;
     for (; n < 8; n *= 2) {
-      const lim = Math.pow(2, 8 * n - (t === T_UNSIGNED ? 0 : 1));
+      const lim = Math.pow(2, 8 * n - (t === Model.T_UNSIGNED ? 0 : 1));
       if ((v as number) < lim && (v as number) >= -lim) break;
     }
     putNum(w, v as number, n);
@@ -65,16 +66,16 @@ function encodeLevel(list: Entry[], from: number, to: number, depth: number, typ
     let type: number;
     let body: Uint8Array;
     if (depth === 1) {
-      type = OBJ_INST;
+      type = K.OBJ_INST;
       body = encodeLevel(list, i, j, 2, types);
     } else if (depth === 2 && list[j - 1].path.length === 4) {
-      type = MULTI;
+      type = K.MULTI;
       body = encodeLevel(list, i, j, 3, types);
     } else {
       if (j - i > 1) fail("tlv: duplicate entry " + pathToString(e.path));
       // [o,i,r] without a value: a multiple resource with no instances
-      type = depth === 3 ? RES_INST : e.value === null ? MULTI : RES;
-      body = type === MULTI ? new Uint8Array(0) : encodeValue(e.path, e.value, types);
+      type = depth === 3 ? K.RES_INST : e.value === null ? K.MULTI : K.RES;
+      body = type === K.MULTI ? new Uint8Array(0) : encodeValue(e.path, e.value, types);
     }
     const len = body.length;
     if (!(id >= 0 && id <= 65535)) fail("tlv: bad identifier");
@@ -106,21 +107,21 @@ export function encodeTlv(base: number[], entries: Entry[], types: TypeLookup): 
 function decodeValue(v: Uint8Array, t: number): Value {
   const n = v.length;
   switch (t) {
-    case T_STRING:
-    case T_CORELNK:
+    case Model.T_STRING:
+    case Model.T_CORELNK:
       return utf8Decode(v);
-    case T_INTEGER:
-    case T_TIME:
-    case T_UNSIGNED:
+    case Model.T_INTEGER:
+    case Model.T_TIME:
+    case Model.T_UNSIGNED:
       if (n === 0 || n > 8 || n & (n - 1)) fail("tlv: bad integer length");
-      return readInt(v, 0, n, t !== T_UNSIGNED);
-    case T_FLOAT:
+      return readInt(v, 0, n, t !== Model.T_UNSIGNED);
+    case Model.T_FLOAT:
       if (n !== 4 && n !== 8) fail("tlv: bad float length");
       return readFloat(v, 0, n);
-    case T_BOOLEAN:
+    case Model.T_BOOLEAN:
       if (n !== 1 || v[0] > 1) fail("tlv: bad boolean");
       return v[0] === 1;
-    case T_OBJLNK:
+    case Model.T_OBJLNK:
       if (n !== 4) fail("tlv: bad objlnk length");
       return { objectId: readInt(v, 0, 2, false), instanceId: readInt(v, 2, 2, false) };
   }
@@ -145,9 +146,9 @@ function decodeLevel(b: Uint8Array, pos: number, end: number, parent: number[], 
     let path: number[];
     if (level === parent.length) path = parent.concat([id]);
     else if (top && level === parent.length - 1 && parent[level] === id) path = parent.slice();
-    else if (top && level === 2 && parent.length === 1) path = [parent[0], NO_ID, id];
+    else if (top && level === 2 && parent.length === 1) path = [parent[0], Model.NO_ID, id];
     else fail("tlv: unexpected element at " + pathToString(parent));
-    if (kind === OBJ_INST || kind === MULTI) {
+    if (kind === K.OBJ_INST || kind === K.MULTI) {
       const count = out.length;
       decodeLevel(b, start, start + len, path, false, out, types);
       if (out.length === count) out.push({ path: path, value: null });

@@ -1,14 +1,11 @@
 // Value typing shared by the codecs: which T_* a value is encoded as, and the "o:i" object
 // link text form.
 
-import { MAX_SAFE, fail } from "../lib/bytes";
-import {
-  Entry, ObjLink, TypeLookup, Value, pathStartsWith, pathToString,
-  T_NONE, T_STRING, T_INTEGER, T_UNSIGNED, T_FLOAT, T_BOOLEAN, T_OPAQUE, T_TIME, T_OBJLNK, T_CORELNK,
-} from "./model";
+import { fail, Bytes } from "../lib/bytes";
+import { Entry, ObjLink, TypeLookup, Value, pathStartsWith, pathToString, Model } from "./model";
 
 export function isInt(v: unknown): v is number {
-  return typeof v === "number" && Math.floor(v) === v && v <= MAX_SAFE && v >= -MAX_SAFE;
+  return typeof v === "number" && Math.floor(v) === v && v <= Bytes.MAX_SAFE && v >= -Bytes.MAX_SAFE;
 }
 
 export function isObjLink(v: unknown): v is ObjLink {
@@ -18,21 +15,21 @@ export function isObjLink(v: unknown): v is ObjLink {
 
 export function fitsType(t: number, v: Value): boolean {
   switch (t) {
-    case T_STRING:
-    case T_CORELNK:
+    case Model.T_STRING:
+    case Model.T_CORELNK:
       return typeof v === "string";
-    case T_INTEGER:
-    case T_TIME:
+    case Model.T_INTEGER:
+    case Model.T_TIME:
       return isInt(v);
-    case T_UNSIGNED:
+    case Model.T_UNSIGNED:
       return isInt(v) && v >= 0;
-    case T_FLOAT:
+    case Model.T_FLOAT:
       return typeof v === "number";
-    case T_BOOLEAN:
+    case Model.T_BOOLEAN:
       return typeof v === "boolean";
-    case T_OPAQUE:
+    case Model.T_OPAQUE:
       return v instanceof Uint8Array;
-    case T_OBJLNK:
+    case Model.T_OBJLNK:
       return isObjLink(v);
   }
   return false;
@@ -42,9 +39,9 @@ export function fitsType(t: number, v: Value): boolean {
 export function typeFor(types: TypeLookup, path: number[], v: Value): number {
   let t = types(path[0], path[2]);
   const js = typeof v;
-  if (t === T_NONE) {
-    t = js === "number" ? (isInt(v) ? T_INTEGER : T_FLOAT) : js === "boolean" ? T_BOOLEAN : js === "string" ? T_STRING
-      : v instanceof Uint8Array ? T_OPAQUE : T_OBJLNK;
+  if (t === Model.T_NONE) {
+    t = js === "number" ? (isInt(v) ? Model.T_INTEGER : Model.T_FLOAT) : js === "boolean" ? Model.T_BOOLEAN : js === "string" ? Model.T_STRING
+      : v instanceof Uint8Array ? Model.T_OPAQUE : Model.T_OBJLNK;
   }
   if (!fitsType(t, v)) fail("value does not fit the type of " + pathToString(path));
   return t;
@@ -61,7 +58,7 @@ export function parseDecimal(s: string): number {
     if (d < 0 || d > 9) fail("bad integer");
     v = v * 10 + d;
   }
-  if (v > MAX_SAFE) fail("bad integer");
+  if (v > Bytes.MAX_SAFE) fail("bad integer");
   return neg ? -v : v;
 }
 

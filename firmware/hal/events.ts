@@ -1,7 +1,7 @@
 // The one entry the C main loop calls: routes each event to its handler, runs due timers,
 // then re-arms the single HAL wake-up for the earliest pending timer.
 import { Scheduler } from "../lib/scheduler";
-import { LOG_ERR, log } from "../lib/log";
+import { log, Log } from "../lib/log";
 
 /** kind is passed last so one handler can serve several kinds. */
 export type EventHandler = (handle: number, arg: number, kind: number) => void;
@@ -19,7 +19,7 @@ function dispatch(kind: number, handle: number, arg: number): void {
     const fn = handlers[kind];
     if (fn) fn(handle, arg, kind);
   } catch (e) {
-    log(LOG_ERR, "app", "event " + kind + " failed: " + (e as Error).message);
+    log(Log.LOG_ERR, "app", "event " + kind + " failed: " + (e as Error).message);
   }
   pump();
 }
@@ -30,7 +30,7 @@ export function pump(): void {
   try {
     sched.run();
   } catch (e) {
-    log(LOG_ERR, "app", "timer failed: " + (e as Error).message);
+    log(Log.LOG_ERR, "app", "timer failed: " + (e as Error).message);
     sched.run();
   }
   const d = sched.nextDelay();

@@ -1,7 +1,9 @@
 // Byte helpers for an engine with no TextEncoder, no btoa and typed arrays that only have
 // set/subarray: UTF-8, hex, base64url, big-endian integers and a growable writer.
 
-export const MAX_SAFE = 9007199254740991;
+export const enum Bytes {
+  MAX_SAFE = 9007199254740991,
+}
 
 /** Throws a plain Error: one call instead of a throw expression at each of many sites. */
 export function fail(message: string): never {
@@ -157,7 +159,7 @@ export function copyBytes(b: Uint8Array): Uint8Array {
 export function readInt(b: Uint8Array, off: number, n: number, signed: boolean): number {
   let v = signed ? (b[off] ^ 0x80) - 0x80 : b[off];
   for (let i = 1; i < n; i++) v = v * 256 + b[off + i];
-  if (v > MAX_SAFE || v < -MAX_SAFE) fail("integer exceeds 2^53");
+  if (v > Bytes.MAX_SAFE || v < -Bytes.MAX_SAFE) fail("integer exceeds 2^53");
   return v;
 }
 

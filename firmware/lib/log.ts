@@ -1,15 +1,20 @@
 // Logging with Zephyr-style levels. The sink is the HAL log on the meter and an array in tests;
 // each line reads "<inf> module: message" after the sink's timestamp.
 
-export const LOG_ERR = 1;
-export const LOG_WRN = 2;
-export const LOG_INF = 3;
-export const LOG_DBG = 4;
+export const enum Log {
+  LOG_ERR = 1,
+  LOG_WRN = 2,
+  LOG_INF = 3,
+  LOG_DBG = 4,
+}
+// The plain names the tests import (unused ones are left out of the bundle).
+export const LOG_INF = Log.LOG_INF;
+export const LOG_DBG = Log.LOG_DBG;
 
 export type LogSink = (level: number, text: string) => void;
 
 let sink: LogSink | null = null;
-let threshold = LOG_INF;
+let threshold = Log.LOG_INF;
 
 /** Sets the sink (null: keeps the current one) and the level (when given). */
 export function setLogSink(s: LogSink | null, level?: number): void {
@@ -22,8 +27,8 @@ export function log(level: number, module: string, message: string): void {
 }
 
 export function logWrn(module: string, message: string): void {
-  log(LOG_WRN, module, message);
+  log(Log.LOG_WRN, module, message);
 }
 export function logInf(module: string, message: string): void {
-  log(LOG_INF, module, message);
+  log(Log.LOG_INF, module, message);
 }

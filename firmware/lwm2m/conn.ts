@@ -3,7 +3,7 @@
 import { Scheduler } from "../lib/scheduler";
 import { logWrn } from "../lib/log";
 import { CoapEndpoint, Exchange, ResponseHandler } from "../coap/endpoint";
-import { CoapOption, CON, URI_PATH, URI_QUERY, CONTENT_FORMAT, strOpt, uintOpt } from "../coap/message";
+import { CoapOption, strOpt, uintOpt, Coap } from "../coap/message";
 import { linkOpen, linkClose } from "../hal/link";
 import { random } from "../hal/rng";
 import { EV_LINK_RX, EV_LINK_ERROR, EV_DTLS_CONNECTED } from "../hal/codes";
@@ -58,10 +58,10 @@ export function openConn(sched: Scheduler, uri: string, credential: number, ctx:
 /** Sends a confirmable request to path ("rd/5a3f"), with queries and an optional body. */
 export function connRequest(c: Conn, code: number, path: string[], query: string[], format: number, payload: Uint8Array | null, fn: ResponseHandler): void {
   const opts: CoapOption[] = [];
-  for (const p of path) opts.push(strOpt(URI_PATH, p));
-  if (format >= 0) opts.push(uintOpt(CONTENT_FORMAT, format));
-  for (const q of query) opts.push(strOpt(URI_QUERY, q));
-  c.ep.request(CON, code, opts, payload, fn);
+  for (const p of path) opts.push(strOpt(Coap.URI_PATH, p));
+  if (format >= 0) opts.push(uintOpt(Coap.CONTENT_FORMAT, format));
+  for (const q of query) opts.push(strOpt(Coap.URI_QUERY, q));
+  c.ep.request(Coap.CON, code, opts, payload, fn);
 }
 
 export function closeConn(c: Conn): void {

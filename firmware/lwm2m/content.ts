@@ -1,15 +1,12 @@
 // Request and response plumbing shared by the DM and bootstrap interfaces: the LwM2M path of a
 // request, payload decoding, read responses in the negotiated content format, link answers.
-import { Entry, T_OPAQUE, parsePath } from "../formats/model";
-import { CF_TEXT, CF_OPAQUE, CF_TLV, CF_LINK, encodeContent, decodeContent, isSupportedFormat } from "../formats/content-format";
+import { Entry, parsePath, Model } from "../formats/model";
+import { encodeContent, decodeContent, isSupportedFormat, Cf } from "../formats/content-format";
 import { Exchange } from "../coap/endpoint";
-import {
-  CoapMessage, CONTENT, NOT_ACCEPTABLE, BAD_REQUEST, UNSUPPORTED_CONTENT_FORMAT, CONTENT_FORMAT,
-  OBSERVE, URI_PATH, getUintOption, getStringOptions,
-} from "../coap/message";
+import { CoapMessage, getUintOption, getStringOptions, Coap } from "../coap/message";
 import { logWrn } from "../lib/log";
 import { utf8Encode } from "../lib/bytes";
-import { Registry, MULTI, resDef } from "./registry";
+import { Registry, resDef, Reg } from "./registry";
 import { uintOpt } from "./conn";
 
 export interface Encoded {
@@ -21,7 +18,7 @@ export interface Encoded {
 /** The request's Uri-Path as an LwM2M path; null when it is not one. */
 export function requestPath(req: CoapMessage): number[] | null {
   try {
-    return parsePath("/" + getStringOptions(req, URI_PATH).join("/"));
+    return parsePath("/" + getStringOptions(req, Coap.URI_PATH).join("/"));
   } catch (e) {
     return null;
   }
@@ -29,14 +26,14 @@ export function requestPath(req: CoapMessage): number[] | null {
 
 /** The request payload decoded against path, or the CoAP error code to answer. */
 export function decodeRequest(reg: Registry, path: number[], req: CoapMessage): Entry[] | number {
-  const cf = getUintOption(req, CONTENT_FORMAT);
-  if (cf < 0 || !req.payload) return BAD_REQUEST;
-  if (!isSupportedFormat(cf)) return UNSUPPORTED_CONTENT_FORMAT;
+  const cf = getUintOption(req, Coap.CONTENT_FORMAT);
+  if (cf < 0 || !req.payload) return Coap.BAD_REQUEST;
+  if (!isSupportedFormat(cf)) return Coap.UNSUPPORTED_CONTENT_FORMAT;
   try {
     return decodeContent(cf, path, req.payload, reg.types);
   } catch (e) {
     logWrn("lwm2m", "payload for /" + path.join("/") + ": " + (e as Error).message);
-    return BAD_REQUEST;
+    return Coap.BAD_REQUEST;
   }
 }
 
@@ -44,17 +41,17 @@ export function decodeRequest(reg: Registry, path: number[], req: CoapMessage): 
 export function encodeRead(reg: Registry, path: number[], accept: number, check: boolean): Encoded {
   const out: Entry[] = [];
   const res: Encoded = { code: reg.read(path, out, check), format: accept, payload: null };
-  if (res.code !== CONTENT) return res;
+  if (res.code !== Coap.CONTENT) return res;
   const o = reg.obj(path[0]);
   const d = o && path.length > 2 ? resDef(o.def, path[2]) : 0;
-  const single = !!d && (path.length === 4 || !(d & MULTI));
-  if (accept < 0) res.format = single ? (((d >> 5) & 15) === T_OPAQUE ? CF_OPAQUE : CF_TEXT) : CF_TLV;
+  const single = !!d && (path.length === 4 || !(d & Reg.MULTI));
+  if (accept < 0) res.format = single ? (((d >> 5) & 15) === Model.T_OPAQUE ? Cf.CF_OPAQUE : Cf.CF_TEXT) : Cf.CF_TLV;
   const f = res.format;
-  res.code = NOT_ACCEPTABLE;
-  if (isSupportedFormat(f) && (single || (f !== CF_TEXT && f !== CF_OPAQUE))) {
+  res.code = Coap.NOT_ACCEPTABLE;
+  if (isSupportedFormat(f) && (single || (f !== Cf.CF_TEXT && f !== Cf.CF_OPAQUE))) {
     try {
       res.payload = encodeContent(f, path, out, reg.types);
-      res.code = CONTENT;
+      res.code = Coap.CONTENT;
     } catch (e) {}
   }
   return res;
@@ -63,14 +60,14 @@ export function encodeRead(reg: Registry, path: number[], accept: number, check:
 /** Answers with the content of path, with an Observe option when observe >= 0; returns what was read. */
 export function respondRead(ex: Exchange, reg: Registry, path: number[], accept: number, check: boolean, observe: number): Encoded {
   const r = encodeRead(reg, path, accept, check);
-  const opts = [uintOpt(CONTENT_FORMAT, r.format)];
-  if (observe >= 0) opts.unshift(uintOpt(OBSERVE, observe));
-  if (r.code !== CONTENT) ex.respond(r.code);
-  else ex.respond(CONTENT, opts, r.payload);
+  const opts = [uintOpt(Coap.CONTENT_FORMAT, r.format)];
+  if (observe >= 0) opts.unshift(uintOpt(Coap.OBSERVE, observe));
+  if (r.code !== Coap.CONTENT) ex.respond(r.code);
+  else ex.respond(Coap.CONTENT, opts, r.payload);
   return r;
 }
 
 /** Answers with a link-format document. */
 export function respondLinks(ex: Exchange, links: string): void {
-  ex.respond(CONTENT, [uintOpt(CONTENT_FORMAT, CF_LINK)], utf8Encode(links));
+  ex.respond(Coap.CONTENT, [uintOpt(Coap.CONTENT_FORMAT, Cf.CF_LINK)], utf8Encode(links));
 }

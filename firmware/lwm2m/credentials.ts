@@ -10,12 +10,14 @@
 import { storeRead } from "../hal/store";
 import { hex } from "../lib/bytes";
 
-export const CRED_MODE = 0;
-export const CRED_IDENTITY = 1;
-export const CRED_SERVER_KEY = 2;
-export const CRED_SECRET = 3;
-export const CRED_USAGE = 4;
-export const BS_CREDENTIAL = 1;
+export const enum Cred {
+  CRED_MODE = 0,
+  CRED_IDENTITY = 1,
+  CRED_SERVER_KEY = 2,
+  CRED_SECRET = 3,
+  CRED_USAGE = 4,
+  BS_CREDENTIAL = 1,
+}
 
 /** Record ids and their new contents (null = remove), applied atomically by the caller. */
 export type Txn = [number[], (Uint8Array | null)[]];
@@ -42,7 +44,7 @@ export function readPublicPart(h: number, part: number): Uint8Array | null {
 
 /** Security mode of a credential (0 PSK, 1 RPK, 2 certificate, 3 NoSec), -1 when none. */
 export function credentialMode(h: number): number {
-  const b = readPublicPart(h, CRED_MODE);
+  const b = readPublicPart(h, Cred.CRED_MODE);
   return b && b.length === 1 ? b[0] : -1;
 }
 

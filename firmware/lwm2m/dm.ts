@@ -1,19 +1,16 @@
 // Device Management and Information Reporting from a registered server: Read, Write, Execute,
 // Create, Delete, Discover, Write-Attributes, Observe/Notify. /0 is never reachable here.
 import { Scheduler } from "../lib/scheduler";
-import { Value, pathStartsWith, NO_ID } from "../formats/model";
-import { CF_LINK } from "../formats/content-format";
+import { Value, pathStartsWith, Model } from "../formats/model";
+import { Cf } from "../formats/content-format";
 import { Exchange } from "../coap/endpoint";
-import {
-  GET, PUT, POST, DELETE, CHANGED, CONTENT, CREATED, BAD_REQUEST, UNAUTHORIZED, NOT_FOUND,
-  METHOD_NOT_ALLOWED, ACCEPT, CONTENT_FORMAT, OBSERVE, LOCATION_PATH, URI_QUERY, getStringOptions, getUintOption,
-} from "../coap/message";
+import { getStringOptions, getUintOption, Coap } from "../coap/message";
 import { utf8Decode, bytesEqual } from "../lib/bytes";
-import { Registry, Instance, MultiValue, W_REPLACE, W_UPDATE, W, E, MULTI, resDef } from "./registry";
+import { Registry, Instance, MultiValue, resDef, Reg } from "./registry";
 import { Session, setting } from "./registration";
 import { uintOpt, strOpt } from "./conn";
 import { requestPath, decodeRequest, encodeRead, respondRead, respondLinks } from "./content";
-import { SRV_PMIN, SRV_PMAX } from "./objects/server";
+import { Srv } from "./objects/server";
 
 interface Observation {
   s: Session;
@@ -41,40 +38,40 @@ export function dmInit(r: Registry, s: Scheduler): void {
 export function dmHandle(ex: Exchange, s: Session): void {
   const req = ex.request;
   const path = requestPath(req);
-  if (!path) return ex.respond(NOT_FOUND);
+  if (!path) return ex.respond(Coap.NOT_FOUND);
   const n = path.length;
   const oid = path[0];
-  if (n === 0) return ex.respond(METHOD_NOT_ALLOWED);
-  if (oid === 0) return ex.respond(UNAUTHORIZED);
+  if (n === 0) return ex.respond(Coap.METHOD_NOT_ALLOWED);
+  if (oid === 0) return ex.respond(Coap.UNAUTHORIZED);
   const o = reg.obj(oid);
-  if (!o) return ex.respond(NOT_FOUND);
-  let code = METHOD_NOT_ALLOWED;
+  if (!o) return ex.respond(Coap.NOT_FOUND);
+  let code = Coap.METHOD_NOT_ALLOWED;
   let mode = -1;
   switch (req.code) {
-    case GET: {
-      const accept = getUintOption(req, ACCEPT);
-      if (accept === CF_LINK) return respondLinks(ex, discover(s, path));
-      const observe = getUintOption(req, OBSERVE);
+    case Coap.GET: {
+      const accept = getUintOption(req, Coap.ACCEPT);
+      if (accept === Cf.CF_LINK) return respondLinks(ex, discover(s, path));
+      const observe = getUintOption(req, Coap.OBSERVE);
       if (observe >= 0) dmCancel(req.token);
       const r = respondRead(ex, reg, path, accept, true, observe === 0 ? obsSeq : -1);
-      if (observe !== 0 || r.code !== CONTENT) return;
+      if (observe !== 0 || r.code !== Coap.CONTENT) return;
       obsSeq++;
       const o: Observation = { s: s, token: new Uint8Array(req.token), path: path, format: r.format, last: sched.now(), timer: 0 };
       obs.push(o);
       return arm(o, -1);
     }
-    case PUT: {
-      const query = getStringOptions(req, URI_QUERY);
+    case Coap.PUT: {
+      const query = getStringOptions(req, Coap.URI_QUERY);
       if (!req.payload && query.length > 0) code = writeAttributes(s, path, query);
-      else if (n > 1) mode = W_REPLACE;
+      else if (n > 1) mode = Reg.W_REPLACE;
       break;
     }
-    case POST:
+    case Coap.POST:
       if (n === 3) {
         const d = reg.inst(oid, path[1]) ? resDef(o.def, path[2]) : 0;
-        code = !d ? NOT_FOUND : !(d & E) || !o.def.exec ? METHOD_NOT_ALLOWED : o.def.exec(path[1], path[2], req.payload ? utf8Decode(req.payload) : "");
+        code = !d ? Coap.NOT_FOUND : !(d & Reg.E) || !o.def.exec ? Coap.METHOD_NOT_ALLOWED : o.def.exec(path[1], path[2], req.payload ? utf8Decode(req.payload) : "");
       }
-      else if (n === 2) mode = W_UPDATE;
+      else if (n === 2) mode = Reg.W_UPDATE;
       else if (n === 1) {
         // Create
         const entries = decodeRequest(reg, path, req);
@@ -82,15 +79,15 @@ export function dmHandle(ex: Exchange, s: Session): void {
         let iid = -1;
         for (const e of entries) {
           const id = e.path[1];
-          if (id === NO_ID) continue;
-          if (iid >= 0 && id !== iid) return ex.respond(BAD_REQUEST);
+          if (id === Model.NO_ID) continue;
+          if (iid >= 0 && id !== iid) return ex.respond(Coap.BAD_REQUEST);
           iid = id;
         }
         if (iid < 0) iid = reg.freeInstanceId(oid);
-        if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length > 0)) return ex.respond(BAD_REQUEST);
+        if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length > 0)) return ex.respond(Coap.BAD_REQUEST);
         for (const e of entries) {
           const d = e.path.length < 3 ? 0 : resDef(o.def, e.path[2]);
-          if (e.path.length > 2 && !(d & W)) return ex.respond(d ? METHOD_NOT_ALLOWED : NOT_FOUND);
+          if (e.path.length > 2 && !(d & Reg.W)) return ex.respond(d ? Coap.METHOD_NOT_ALLOWED : Coap.NOT_FOUND);
         }
         const inst = reg.createInst(oid, iid) as Instance;
         for (const e of entries) {
@@ -99,10 +96,10 @@ export function dmHandle(ex: Exchange, s: Session): void {
           else if (p.length === 4) ((inst.v[p[2]] || (inst.v[p[2]] = {})) as MultiValue)[p[3]] = e.value as Value;
         }
         if (reg.onChange) reg.onChange([oid, iid], true);
-        return ex.respond(CREATED, [strOpt(LOCATION_PATH, "" + oid), strOpt(LOCATION_PATH, "" + iid)]);
+        return ex.respond(Coap.CREATED, [strOpt(Coap.LOCATION_PATH, "" + oid), strOpt(Coap.LOCATION_PATH, "" + iid)]);
       }
       break;
-    case DELETE:
+    case Coap.DELETE:
       if (n === 2 && oid !== 1 && oid !== 3) code = reg.remove(oid, path[1]);
   }
   if (mode >= 0) {
@@ -123,13 +120,13 @@ function writeAttributes(s: Session, path: number[], query: string[]): number {
     const idx = name === "pmin" ? 0 : name === "pmax" ? 1 : -1;
     const text = q.substring(eq + 1);
     const v = eq < 0 ? -1 : parseInt(text, 10);
-    if (idx < 0 || (eq >= 0 && !(v >= 0 && "" + v === text))) return BAD_REQUEST;
+    if (idx < 0 || (eq >= 0 && !(v >= 0 && "" + v === text))) return Coap.BAD_REQUEST;
     a[idx] = v;
   }
-  if (a[0] >= 0 && a[1] >= 0 && a[1] < a[0]) return BAD_REQUEST;
+  if (a[0] >= 0 && a[1] >= 0 && a[1] < a[0]) return Coap.BAD_REQUEST;
   attrs[key] = a;
   for (const o of obs) if (o.s === s && pathStartsWith(o.path, path)) arm(o, -1);
-  return CHANGED;
+  return Coap.CHANGED;
 }
 
 /** Effective pmin (which 0) or pmax (1) in seconds: the nearest path level that sets it, else the server's. */
@@ -138,7 +135,7 @@ function period(s: Session, path: number[], which: number): number {
     const a = attrs[s.ssid + "/" + path.slice(0, n).join("/")];
     if (a && a[which] >= 0) return a[which];
   }
-  return setting(s, which ? SRV_PMAX : SRV_PMIN, which ? -1 : 0);
+  return setting(s, which ? Srv.SRV_PMAX : Srv.SRV_PMIN, which ? -1 : 0);
 }
 
 /** DM Discover: the object, instances and resources under path, with their attributes. */
@@ -158,8 +155,8 @@ function discover(s: Session, path: number[]): string {
       if (r >= 0) {
         if (path.length > 2 && d >> 9 !== path[2]) continue;
         const v = reg.get(oid, inst.id, d >> 9);
-        if (v === undefined && !(d & E)) continue;
-        if (d & MULTI && v !== undefined) dim = ";dim=" + Object.keys(v as object).length;
+        if (v === undefined && !(d & Reg.E)) continue;
+        if (d & Reg.MULTI && v !== undefined) dim = ";dim=" + Object.keys(v as object).length;
       }
       const a = attrs[s.ssid + "/" + p.join("/")];
       t += ",</" + p.join("/") + ">" + (a && a[0] >= 0 ? ";pmin=" + a[0] : "") + (a && a[1] >= 0 ? ";pmax=" + a[1] : "") + dim;
@@ -201,12 +198,12 @@ function notify(o: Observation): void {
   const ep = o.s.conn ? o.s.conn.ep : null;
   const r = encodeRead(reg, o.path, o.format, true);
   const i = obs.indexOf(o);
-  if (!ep || i < 0 || r.code !== CONTENT) {
+  if (!ep || i < 0 || r.code !== Coap.CONTENT) {
     if (i >= 0) drop(i);
     return;
   }
   o.last = sched.now();
-  ep.notify(o.token, [uintOpt(OBSERVE, obsSeq++ & 0xffffff), uintOpt(CONTENT_FORMAT, r.format)], r.payload, true);
+  ep.notify(o.token, [uintOpt(Coap.OBSERVE, obsSeq++ & 0xffffff), uintOpt(Coap.CONTENT_FORMAT, r.format)], r.payload, true);
   arm(o, -1);
 }
 

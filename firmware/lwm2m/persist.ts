@@ -1,21 +1,24 @@
 // The configuration in the store: one TLV record per /0../2 instance (id = oid << 8 | iid),
 // an index of those records, and small records for the endpoint name.
-import { CF_TLV, encodeContent, decodeContent } from "../formats/content-format";
+import { encodeContent, decodeContent, Cf } from "../formats/content-format";
 import { Entry } from "../formats/model";
 import { utf8Encode, utf8Decode } from "../lib/bytes";
 import { logWrn } from "../lib/log";
 import { storeRead, storeCommit } from "../hal/store";
-import { Registry, W_BOOT } from "./registry";
+import { Registry, Reg } from "./registry";
 
-export const REC_INDEX = 0x7f00;
-export const REC_ENDPOINT = 0x7f01;
+export const enum Persist {
+  REC_INDEX = 0x7f00,
+  REC_ENDPOINT = 0x7f01,
+}
+
 const CONFIG_OBJECTS = [0, 1, 2];
 
 function readIndex(): number[] {
   const ids: number[] = [];
   let b: Uint8Array | null = null;
   try {
-    b = storeRead(REC_INDEX);
+    b = storeRead(Persist.REC_INDEX);
   } catch (e) {
     logWrn("persist", (e as Error).message);
   }
@@ -39,8 +42,8 @@ export function loadConfig(reg: Registry): number {
       if (CONFIG_OBJECTS.indexOf(oid) < 0) throw new Error("unknown object");
       const b = storeRead(ids[i]);
       if (!b) throw new Error("missing");
-      const entries = decodeContent(CF_TLV, [oid, iid], b, reg.types);
-      if (reg.write([oid, iid], entries, W_BOOT) >= 0x80) throw new Error("rejected");
+      const entries = decodeContent(Cf.CF_TLV, [oid, iid], b, reg.types);
+      if (reg.write([oid, iid], entries, Reg.W_BOOT) >= 0x80) throw new Error("rejected");
       n++;
     } catch (e) {
       reg.remove(oid, iid);
@@ -66,7 +69,7 @@ export function saveConfig(src: Registry, ids: number[] = [], data: (Uint8Array 
       const out: Entry[] = [];
       src.read(path, out, false);
       ids.push((path[0] << 8) | path[1]);
-      data.push(encodeContent(CF_TLV, path, out, src.types));
+      data.push(encodeContent(Cf.CF_TLV, path, out, src.types));
       index.push(path[0], path[1]);
     }
   }
@@ -76,14 +79,14 @@ export function saveConfig(src: Registry, ids: number[] = [], data: (Uint8Array 
       data.push(null);
     }
   }
-  ids.push(REC_INDEX);
+  ids.push(Persist.REC_INDEX);
   data.push(new Uint8Array(index));
   return storeCommit(ids, data);
 }
 
 export function loadEndpoint(): string {
   try {
-    const b = storeRead(REC_ENDPOINT);
+    const b = storeRead(Persist.REC_ENDPOINT);
     return b ? utf8Decode(b) : "";
   } catch (e) {
     logWrn("persist", "endpoint record corrupt");
@@ -92,5 +95,5 @@ export function loadEndpoint(): string {
 }
 
 export function saveEndpoint(name: string): number {
-  return storeCommit([REC_ENDPOINT], [utf8Encode(name)]);
+  return storeCommit([Persist.REC_ENDPOINT], [utf8Encode(name)]);
 }

@@ -3,23 +3,23 @@
 // from a registered server go to the DM interface.
 import { Scheduler } from "../lib/scheduler";
 import { logInf, logWrn } from "../lib/log";
-import { CF_LINK } from "../formats/content-format";
-import { CoapMessage, POST, DELETE, CREATED, CHANGED, DELETED, LOCATION_PATH, getStringOptions, codeToString } from "../coap/message";
+import { Cf } from "../formats/content-format";
+import { CoapMessage, getStringOptions, codeToString, Coap } from "../coap/message";
 import { utf8Encode } from "../lib/bytes";
 import { Registry } from "./registry";
 import { Conn, openConn, connRequest, closeConn } from "./conn";
 import { dmHandle, dmCancel, dmCancelSession } from "./dm";
-import { securityForSsid, bootstrapAccount, SEC_URI } from "./objects/security";
-import {
-  SRV_SSID, SRV_LIFETIME, SRV_BINDING, SRV_INITIAL_DELAY, SRV_BS_ON_FAILURE, SRV_RETRY_COUNT, SRV_RETRY_TIMER,
-  SRV_SEQ_DELAY, SRV_SEQ_RETRY,
-} from "./objects/server";
+import { securityForSsid, bootstrapAccount, Sec } from "./objects/security";
+import { Srv } from "./objects/server";
 
-const IDLE = 0;
-const REGISTERING = 1;
-const REGISTERED = 2;
-const UPDATING = 3;
-const FAILED = 4;
+const enum K {
+  IDLE = 0,
+  REGISTERING = 1,
+  REGISTERED = 2,
+  UPDATING = 3,
+  FAILED = 4,
+}
+
 /** Names of the states, for status. */
 export const REG_STATES = ["idle", "registering", "registered", "updating", "failed"];
 const MOD = "registration";
@@ -68,7 +68,7 @@ export function setting(s: Session, rid: number, dflt: number): number {
 
 /** The timer: Update when registered, else Register. */
 function tick(s: Session): void {
-  if (s.state === REGISTERED) update(s);
+  if (s.state === K.REGISTERED) update(s);
   else register(s);
 }
 
@@ -82,15 +82,15 @@ export function startAll(): number {
   stopAll();
   const srv = reg.obj(1);
   for (const inst of srv ? srv.insts : []) {
-    const ssid = reg.num(1, inst.id, SRV_SSID, -1);
+    const ssid = reg.num(1, inst.id, Srv.SRV_SSID, -1);
     const sec = securityForSsid(reg, ssid);
     if (sec < 0) continue;
     const s: Session = {
-      ssid: ssid, srvIid: inst.id, secIid: sec, uri: reg.str(0, sec, SEC_URI), state: IDLE, conn: null, loc: [],
+      ssid: ssid, srvIid: inst.id, secIid: sec, uri: reg.str(0, sec, Sec.SEC_URI), state: K.IDLE, conn: null, loc: [],
       tries: 0, seqs: 0, timer: 0, sentLifetime: 0, sentBinding: "", objectsChanged: false,
     };
     sessions.push(s);
-    later(s, setting(s, SRV_INITIAL_DELAY, 0));
+    later(s, setting(s, Srv.SRV_INITIAL_DELAY, 0));
   }
   return sessions.length;
 }
@@ -100,7 +100,7 @@ export function stopAll(): void {
     dmCancelSession(s);
     sched.cancel(s.timer);
     dropConn(s);
-    s.state = IDLE;
+    s.state = K.IDLE;
   }
   sessions.length = 0;
 }
@@ -125,7 +125,7 @@ function objectLinks(): Uint8Array {
 function register(s: Session): void {
   dmCancelSession(s);
   dropConn(s);
-  s.state = REGISTERING;
+  s.state = K.REGISTERING;
   s.loc = [];
   const c = openConn(sched, s.uri, s.secIid + 2 /* credential handle of /0/iid */, s, connUp, dmHandle);
   if (!c) return failed(s, "cannot open link");
@@ -136,48 +136,48 @@ function register(s: Session): void {
 function connUp(ok: boolean, c: Conn): void {
   const s: Session = c.ep.ctx;
   if (!ok) return failed(s, "secure session failed");
-  const lt = (s.sentLifetime = setting(s, SRV_LIFETIME, 86400));
-  const b = (s.sentBinding = reg.str(1, s.srvIid, SRV_BINDING) || "U");
+  const lt = (s.sentLifetime = setting(s, Srv.SRV_LIFETIME, 86400));
+  const b = (s.sentBinding = reg.str(1, s.srvIid, Srv.SRV_BINDING) || "U");
   s.objectsChanged = false;
-  connRequest(c, POST, ["rd"], ["ep=" + app.endpoint, "lt=" + lt, "lwm2m=1.1", "b=" + b], CF_LINK, objectLinks(), registered);
+  connRequest(c, Coap.POST, ["rd"], ["ep=" + app.endpoint, "lt=" + lt, "lwm2m=1.1", "b=" + b], Cf.CF_LINK, objectLinks(), registered);
 }
 
 function registered(res: CoapMessage | null, err: string | null, s: Session): void {
-  if (s.state !== REGISTERING) return;
-  if (!res || res.code !== CREATED) return failed(s, "register " + (res ? codeToString(res.code) : err));
-  s.loc = getStringOptions(res, LOCATION_PATH);
-  s.state = REGISTERED;
+  if (s.state !== K.REGISTERING) return;
+  if (!res || res.code !== Coap.CREATED) return failed(s, "register " + (res ? codeToString(res.code) : err));
+  s.loc = getStringOptions(res, Coap.LOCATION_PATH);
+  s.state = K.REGISTERED;
   s.tries = s.seqs = 0;
   logInf(MOD, "registered with " + s.uri + " as /" + s.loc.join("/") + " (ep=" + app.endpoint + ")");
   scheduleUpdate(s);
 }
 
 function scheduleUpdate(s: Session): void {
-  const lt = setting(s, SRV_LIFETIME, 86400);
+  const lt = setting(s, Srv.SRV_LIFETIME, 86400);
   later(s, Math.max(1, lt > 20 ? Math.min(lt * 0.9, lt - 10) : lt / 2));
 }
 
 /** Sends an Update now (Execute /1/x/8, changed objects or lifetime, or the timer). */
 function update(s: Session): void {
-  if (s.state !== REGISTERED || !s.conn) return;
+  if (s.state !== K.REGISTERED || !s.conn) return;
   sched.cancel(s.timer);
   const q: string[] = [];
-  const lt = setting(s, SRV_LIFETIME, 86400);
-  const b = reg.str(1, s.srvIid, SRV_BINDING) || "U";
+  const lt = setting(s, Srv.SRV_LIFETIME, 86400);
+  const b = reg.str(1, s.srvIid, Srv.SRV_BINDING) || "U";
   if (lt !== s.sentLifetime) q.push("lt=" + lt);
   if (b !== s.sentBinding) q.push("b=" + b);
   s.sentLifetime = lt;
   s.sentBinding = b;
   const body = s.objectsChanged ? objectLinks() : null;
   s.objectsChanged = false;
-  s.state = UPDATING;
-  connRequest(s.conn, POST, s.loc, q, body ? CF_LINK : -1, body, updated);
+  s.state = K.UPDATING;
+  connRequest(s.conn, Coap.POST, s.loc, q, body ? Cf.CF_LINK : -1, body, updated);
 }
 
 function updated(res: CoapMessage | null, err: string | null, s: Session): void {
-  if (s.state !== UPDATING) return;
-  s.state = REGISTERED;
-  if (res && res.code === CHANGED) {
+  if (s.state !== K.UPDATING) return;
+  s.state = K.REGISTERED;
+  if (res && res.code === Coap.CHANGED) {
     logInf(MOD, "update ok (" + s.uri + ")");
     return s.objectsChanged ? update(s) : scheduleUpdate(s);
   }
@@ -193,7 +193,7 @@ export function updateSoon(ssid: number, objectsChanged: boolean): boolean {
     if (ssid >= 0 && s.ssid !== ssid) continue;
     found = true;
     if (objectsChanged) s.objectsChanged = true;
-    if (s.state === REGISTERED) later(s, 0);
+    if (s.state === K.REGISTERED) later(s, 0);
   }
   return found;
 }
@@ -202,34 +202,34 @@ function failed(s: Session, why: string): void {
   dropConn(s);
   s.tries++;
   let delay: number;
-  if (s.tries < setting(s, SRV_RETRY_COUNT, 5)) {
-    delay = setting(s, SRV_RETRY_TIMER, 60) * Math.pow(2, s.tries - 1);
+  if (s.tries < setting(s, Srv.SRV_RETRY_COUNT, 5)) {
+    delay = setting(s, Srv.SRV_RETRY_TIMER, 60) * Math.pow(2, s.tries - 1);
   } else {
     s.tries = 0;
     s.seqs++;
-    delay = setting(s, SRV_SEQ_DELAY, 86400);
-    if (s.seqs >= setting(s, SRV_SEQ_RETRY, 1)) {
+    delay = setting(s, Srv.SRV_SEQ_DELAY, 86400);
+    if (s.seqs >= setting(s, Srv.SRV_SEQ_RETRY, 1)) {
       s.seqs = 0;
-      s.state = FAILED;
+      s.state = K.FAILED;
       logWrn(MOD, "registration with " + s.uri + " failed (" + why + ")");
       let allowBs = false;
       for (const x of sessions) {
         // Others still running: retry this one after its sequence delay.
-        if (x.state !== FAILED) return later(s, delay);
-        if (setting(x, SRV_BS_ON_FAILURE, 1)) allowBs = true;
+        if (x.state !== K.FAILED) return later(s, delay);
+        if (setting(x, Srv.SRV_BS_ON_FAILURE, 1)) allowBs = true;
       }
       if (allowBs && bootstrapAccount(reg) >= 0) {
         stopAll();
         return onAllFailed();
       }
       for (const x of sessions) {
-        x.state = IDLE;
-        later(x, setting(x, SRV_SEQ_DELAY, 86400));
+        x.state = K.IDLE;
+        later(x, setting(x, Srv.SRV_SEQ_DELAY, 86400));
       }
       return;
     }
   }
-  s.state = IDLE;
+  s.state = K.IDLE;
   logWrn(MOD, why + " (" + s.uri + "), retry in " + delay + " s");
   later(s, delay);
 }
@@ -241,10 +241,10 @@ export function deregisterAll(done: (arg?: any) => void, arg?: any): void {
   pendingDereg = 0;
   for (const s of sessions) {
     sched.cancel(s.timer);
-    if ((s.state !== REGISTERED && s.state !== UPDATING) || !s.conn) continue;
+    if ((s.state !== K.REGISTERED && s.state !== K.UPDATING) || !s.conn) continue;
     pendingDereg++;
-    s.state = IDLE;
-    connRequest(s.conn, DELETE, s.loc, [], -1, null, deregistered);
+    s.state = K.IDLE;
+    connRequest(s.conn, Coap.DELETE, s.loc, [], -1, null, deregistered);
   }
   sched.after(10000, deregistered);
   if (pendingDereg === 0) deregistered(null, null, null);
@@ -253,7 +253,7 @@ export function deregisterAll(done: (arg?: any) => void, arg?: any): void {
 /** A de-register answer (s set), or the 10 s limit (s undefined), or none was needed (null). */
 function deregistered(res?: CoapMessage | null, err?: string | null, s?: Session | null): void {
   if (s) {
-    if (res && res.code === DELETED) logInf(MOD, "deregistered from " + s.uri);
+    if (res && res.code === Coap.DELETED) logInf(MOD, "deregistered from " + s.uri);
     else logWrn(MOD, "de-register from " + s.uri + " failed");
   }
   if (s === undefined) pendingDereg = 0;

@@ -1,15 +1,21 @@
 // Objects -> instances -> resources, with the operations the interfaces need. Operations
 // return CoAP response codes so the bootstrap and DM handlers can answer them directly.
-import { Value, Entry, TypeLookup, T_NONE, pathStartsWith } from "../formats/model";
-import { CHANGED, DELETED, CONTENT, BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED } from "../coap/message";
+import { Value, Entry, TypeLookup, pathStartsWith, Model } from "../formats/model";
+import { Coap } from "../coap/message";
 
-// Resource flags: operations, multiple-instance, mandatory.
-export const R = 1;
-export const W = 2;
-export const E = 4;
-export const RW = 3;
-export const MULTI = 8;
-export const MAND = 16;
+export const enum Reg {
+  // Resource flags: operations, multiple-instance, mandatory.
+  R = 1,
+  W = 2,
+  E = 4,
+  RW = 3,
+  MULTI = 8,
+  MAND = 16,
+  // Write modes
+  W_REPLACE = 0, // DM PUT: replaces the instance's writable resources / the resource
+  W_UPDATE = 1, // DM POST: partial update
+  W_BOOT = 2, // Bootstrap-Write: creates if absent, ignores unknown resources, no op checks
+}
 
 /** One number per resource: resourceId << 9 | T_* type << 5 | flags (never 0). */
 export type ResDef = number;
@@ -36,11 +42,6 @@ export interface ObjectStore {
   insts: Instance[];
 }
 
-// Write modes
-export const W_REPLACE = 0; // DM PUT: replaces the instance's writable resources / the resource
-export const W_UPDATE = 1; // DM POST: partial update
-export const W_BOOT = 2; // Bootstrap-Write: creates if absent, ignores unknown resources, no op checks
-
 /** The resource's definition, 0 when the object has no such resource. */
 export function resDef(def: ObjectDef, rid: number): ResDef {
   for (const d of def.res) if (d >> 9 === rid) return d;
@@ -57,7 +58,7 @@ export class Registry {
     const self = this;
     this.types = function (oid: number, rid: number): number {
       const o = self.obj(oid);
-      return o ? (resDef(o.def, rid) >> 5) & 15 : T_NONE;
+      return o ? (resDef(o.def, rid) >> 5) & 15 : Model.T_NONE;
     };
   }
 
@@ -156,20 +157,20 @@ export class Registry {
   read(path: number[], out: Entry[], check: boolean): number {
     const o = this.obj(path[0]);
     const n = path.length;
-    if (!o) return NOT_FOUND;
+    if (!o) return Coap.NOT_FOUND;
     const d = n > 2 ? resDef(o.def, path[2]) : 0;
-    if (n > 1 && (!this.inst(path[0], path[1]) || (n > 2 && !d))) return NOT_FOUND;
-    if (d && check && !(d & R)) return METHOD_NOT_ALLOWED;
+    if (n > 1 && (!this.inst(path[0], path[1]) || (n > 2 && !d))) return Coap.NOT_FOUND;
+    if (d && check && !(d & Reg.R)) return Coap.METHOD_NOT_ALLOWED;
     const start = out.length;
     for (const inst of o.insts) {
       if (n > 1 && inst.id !== path[1]) continue;
       const before = out.length;
       for (const r of o.def.res) {
-        if ((d && r !== d) || (check && !(r & R))) continue;
+        if ((d && r !== d) || (check && !(r & Reg.R))) continue;
         const base = [o.def.id, inst.id, r >> 9];
         const v = this.get(o.def.id, inst.id, r >> 9);
         if (v === undefined) continue;
-        if (!(r & MULTI)) {
+        if (!(r & Reg.MULTI)) {
           if (n < 4) out.push({ path: base, value: v as Value });
           continue;
         }
@@ -186,30 +187,30 @@ export class Registry {
       }
       if (n < 3 && out.length === before) out.push({ path: [o.def.id, inst.id], value: null });
     }
-    return n < 3 || out.length > start ? CONTENT : NOT_FOUND;
+    return n < 3 || out.length > start ? Coap.CONTENT : Coap.NOT_FOUND;
   }
 
   /** Writes decoded entries under path (length 1..4) in one of the W_* modes. */
   write(path: number[], entries: Entry[], mode: number): number {
     const o = this.obj(path[0]);
-    if (!o) return NOT_FOUND;
-    const boot = mode === W_BOOT;
+    if (!o) return Coap.NOT_FOUND;
+    const boot = mode === Reg.W_BOOT;
     const n = path.length;
     // Validate everything first so a rejected write changes nothing.
     for (const e of entries) {
       const p = e.path;
-      if (!pathStartsWith(p, path) && !(p.length === 2 && e.value === null && pathStartsWith(path, p))) return BAD_REQUEST;
-      if (p.length < 2 || (!boot && !this.inst(p[0], p[1]))) return NOT_FOUND;
+      if (!pathStartsWith(p, path) && !(p.length === 2 && e.value === null && pathStartsWith(path, p))) return Coap.BAD_REQUEST;
+      if (p.length < 2 || (!boot && !this.inst(p[0], p[1]))) return Coap.NOT_FOUND;
       if (p.length < 3) continue;
       const d = resDef(o.def, p[2]);
       if (!d) {
         if (boot || n < 3) continue;
-        return NOT_FOUND;
+        return Coap.NOT_FOUND;
       }
-      if (!boot && !(d & W)) return METHOD_NOT_ALLOWED;
-      if ((p.length === 4 && !(d & MULTI)) || e.value === null) return BAD_REQUEST;
+      if (!boot && !(d & Reg.W)) return Coap.METHOD_NOT_ALLOWED;
+      if ((p.length === 4 && !(d & Reg.MULTI)) || e.value === null) return Coap.BAD_REQUEST;
     }
-    if (n > 1 && !boot && !this.inst(path[0], path[1])) return NOT_FOUND;
+    if (n > 1 && !boot && !this.inst(path[0], path[1])) return Coap.NOT_FOUND;
     let created = false;
     // Instances and resources already emptied by this write (replace semantics).
     const cleared: string[] = [];
@@ -218,36 +219,36 @@ export class Registry {
       let inst = this.inst(p[0], p[1]);
       if (!inst) {
         inst = this.createInst(p[0], p[1]);
-        if (!inst) return BAD_REQUEST;
+        if (!inst) return Coap.BAD_REQUEST;
         created = true;
       }
       const rid = n > 2 ? p[2] : -1;
-      if (mode === W_REPLACE && firstTime(cleared, p[1] + "/" + rid)) {
-        for (const d of o.def.res) if ((rid < 0 || d >> 9 === rid) && d & W) delete inst.v[d >> 9];
+      if (mode === Reg.W_REPLACE && firstTime(cleared, p[1] + "/" + rid)) {
+        for (const d of o.def.res) if ((rid < 0 || d >> 9 === rid) && d & Reg.W) delete inst.v[d >> 9];
       }
       const d = p.length > 2 ? resDef(o.def, p[2]) : 0;
       if (!d) continue;
-      if (!(d & MULTI)) {
+      if (!(d & Reg.MULTI)) {
         inst.v[p[2]] = e.value as Value;
         continue;
       }
       // A write of the whole resource replaces all its instances.
       let m = inst.v[p[2]] as MultiValue | undefined;
-      if (firstTime(cleared, p[1] + "/" + p[2] + "m") && (!m || (n < 4 && mode !== W_UPDATE))) m = inst.v[p[2]] = {};
+      if (firstTime(cleared, p[1] + "/" + p[2] + "m") && (!m || (n < 4 && mode !== Reg.W_UPDATE))) m = inst.v[p[2]] = {};
       if (p.length === 4) (m as MultiValue)[p[3]] = e.value as Value;
     }
     if (n === 2 && boot && !entries.length && !this.inst(path[0], path[1])) created = !!this.createInst(path[0], path[1]);
     if (this.onChange) this.onChange(path, created);
-    return CHANGED;
+    return Coap.CHANGED;
   }
 
   remove(oid: number, iid: number): number {
     const o = this.obj(oid);
     const inst = this.inst(oid, iid);
-    if (!o || !inst) return NOT_FOUND;
+    if (!o || !inst) return Coap.NOT_FOUND;
     o.insts.splice(o.insts.indexOf(inst), 1);
     if (this.onChange) this.onChange([oid, iid], true);
-    return DELETED;
+    return Coap.DELETED;
   }
 }
 

@@ -4,11 +4,27 @@
 // at a time; callers that ask meanwhile get the same result.
 import { Scheduler } from "../lib/scheduler";
 import { fail } from "../lib/bytes";
-import { Entry, TypeLookup, NO_ID } from "../formats/model";
+import { Entry, TypeLookup, Model } from "../formats/model";
 import { decodeTlv } from "../formats/tlv";
 import { EV_CARD_RESPONSE, EV_CARD_CHANGED, ENOENT, EAGAIN } from "../hal/codes";
 import { onEvent } from "../hal/events";
-import { Registry, W_BOOT } from "./registry";
+import { Registry, Reg } from "./registry";
+
+const enum K {
+  MAX = 32768,
+  CHUNK = 255,
+  TIMEOUT = 5000,
+  // Steps, and the file being read
+  IDLE = 0,
+  OPEN = 1,
+  APP = 2,
+  SELECT = 3,
+  READ = 4,
+  CLOSE = 5,
+  F_ODF = 0,
+  F_DODF = 1,
+  F_BOOT = 2,
+}
 
 export interface CardObject {
   id: number;
@@ -21,28 +37,14 @@ export interface CardObject {
 export type CardDone = (err: string | null, objects: CardObject[], fingerprint: number) => void;
 
 const AID = [0xa0, 0, 0, 0, 0x63, 0x50, 0x4b, 0x43, 0x53, 0x2d, 0x31, 0x35];
-const MAX = 32768;
-const CHUNK = 255;
-const TIMEOUT = 5000;
 const PAST_END = "bootstrap size past the end of the file";
-
-// Steps, and the file being read
-const IDLE = 0;
-const OPEN = 1;
-const APP = 2;
-const SELECT = 3;
-const READ = 4;
-const CLOSE = 5;
-const F_ODF = 0;
-const F_DODF = 1;
-const F_BOOT = 2;
 
 let sched: Scheduler;
 let changed: (inserted: boolean) => void;
 let present = false;
 let waiting: CardDone[] = [];
 let types: TypeLookup;
-let step = IDLE;
+let step = K.IDLE;
 let fileNo = 0;
 let ch = 0; // logical channel; 0 (the basic channel) when the card offers none
 let off = 0;
@@ -75,7 +77,7 @@ export function readCard(t: TypeLookup, done: CardDone): void {
   types = t;
   fileNo = ch = apdus = 0;
   dodfs = [];
-  step = OPEN;
+  step = K.OPEN;
   send([0, 0x70, 0, 0, 1]);
 }
 
@@ -84,7 +86,7 @@ function send(cmd: number[]): void {
   sched.cancel(timer);
   present = rc !== ENOENT;
   if (rc < 0) failed(present ? "card error " + rc : "no card", 0);
-  else timer = sched.after(TIMEOUT, onTimeout);
+  else timer = sched.after(K.TIMEOUT, onTimeout);
 }
 
 function onTimeout(): void {
@@ -93,7 +95,7 @@ function onTimeout(): void {
 
 // Ends the read with an error (kept if the read had already ended); report later or now.
 function failed(why: string, now: number): void {
-  if (step !== CLOSE) {
+  if (step !== K.CLOSE) {
     error = why;
     objects = [];
   }
@@ -105,7 +107,7 @@ function report(): void {
   sched.cancel(timer);
   const w = waiting;
   waiting = [];
-  step = IDLE;
+  step = K.IDLE;
   file = null;
   for (let i = 0; i < w.length; i++) w[i](error, objects, print);
 }
@@ -114,7 +116,7 @@ function finish(err: string | null, objs: CardObject[], fp: number): void {
   error = err;
   objects = objs;
   print = fp;
-  step = CLOSE;
+  step = K.CLOSE;
   if (!ch) {
     timer = sched.after(0, report);
     return;
@@ -133,7 +135,7 @@ function onResponse(): void {
   const n = __hal.card_receive(rx);
   if (n === EAGAIN) return; // a stale event: the answer it announced was replaced
   sched.cancel(timer);
-  if (step === CLOSE) return report();
+  if (step === K.CLOSE) return report();
   try {
     if (n < 2 || ++apdus > 400) fail("no answer (" + n + ")");
     const sw = (rx[n - 2] << 8) | rx[n - 1];
@@ -150,21 +152,21 @@ function check(sw: number, what: string): void {
 }
 
 function onAnswer(d: Uint8Array, sw: number): void {
-  if (step === OPEN) {
+  if (step === K.OPEN) {
     // Cards without logical channels answer with an error: stay on the basic channel.
     ch = sw === 0x9000 && d[0] < 4 ? d[0] : 0;
-    step = APP;
+    step = K.APP;
     send([ch, 0xa4, 4, 0x0c, AID.length].concat(AID));
-  } else if (step === APP) {
+  } else if (step === K.APP) {
     check(sw, "SELECT PKCS#15");
     select([0x50, 0x31]);
-  } else if (step === SELECT) {
+  } else if (step === K.SELECT) {
     check(sw, "SELECT");
     let s = find(d, 0, d.length, 0x62, 0);
     if (s >= 0) s = find(d, s, fEnd, 0x80, 0);
     if (s < 0) fail("no file size");
     for (want = 0; s < fEnd; ) want = want * 256 + d[s++];
-    if (!want || (fileNo < F_BOOT && want > MAX)) fail("bad file size " + want);
+    if (!want || (fileNo < K.F_BOOT && want > K.MAX)) fail("bad file size " + want);
     off = 0;
     file = null;
     readNext();
@@ -180,24 +182,24 @@ function select(path: ArrayLike<number>): void {
   const cmd = [ch, 0xa4, abs ? 8 : n === 2 ? 0 : 9, 4, n];
   for (let i = abs; i < path.length; i++) cmd.push(path[i]);
   cmd.push(0);
-  step = SELECT;
+  step = K.SELECT;
   send(cmd);
 }
 
 function readNext(): void {
-  step = READ;
-  send([ch, 0xb0, off >> 8, off & 255, Math.min(want - off, CHUNK)]);
+  step = K.READ;
+  send([ch, 0xb0, off >> 8, off & 255, Math.min(want - off, K.CHUNK)]);
 }
 
 function chunk(d: Uint8Array, sw: number): void {
   check(sw, "READ BINARY at " + off);
   if (!d.length) fail("empty READ BINARY");
   if (!file) {
-    if (fileNo === F_BOOT) {
+    if (fileNo === K.F_BOOT) {
       // The header's size, not the file's, says how much there is to read.
       const total = d.length < 4 ? 0 : 4 + ((d[2] << 8) | d[3]);
       if (!total || total > want) fail(PAST_END);
-      if (total > MAX) fail("bootstrap data over 32 KB");
+      if (total > K.MAX) fail("bootstrap data over 32 KB");
       want = total;
     }
     file = new Uint8Array(want);
@@ -207,13 +209,13 @@ function chunk(d: Uint8Array, sw: number): void {
   off += n;
   if (off < want) return readNext();
   const b = file;
-  if (fileNo === F_ODF) {
+  if (fileNo === K.F_ODF) {
     dodfPaths(b);
     nextDodf();
-  } else if (fileNo === F_DODF) {
+  } else if (fileNo === K.F_DODF) {
     const p = bootstrapPath(b);
     if (!p) return nextDodf();
-    fileNo = F_BOOT;
+    fileNo = K.F_BOOT;
     select(p);
   } else finish(null, parseBootstrap(b, types), fnv1a(b));
 }
@@ -221,7 +223,7 @@ function chunk(d: Uint8Array, sw: number): void {
 function nextDodf(): void {
   const p = dodfs.shift();
   if (!p) fail("no LwM2M bootstrap data object");
-  fileNo = F_DODF;
+  fileNo = K.F_DODF;
   select(p);
 }
 
@@ -305,7 +307,7 @@ export function parseBootstrap(b: Uint8Array, t: TypeLookup): CardObject[] {
     p += 2;
     if (p + len > end) fail("object " + (i + 1) + " of " + count + " past the end");
     const entries = decodeTlv([id], b.subarray(p, p + len), t);
-    for (let k = 0; k < entries.length; k++) if (entries[k].path[1] === NO_ID) fail("/" + id + ": resource outside an instance");
+    for (let k = 0; k < entries.length; k++) if (entries[k].path[1] === Model.NO_ID) fail("/" + id + ": resource outside an instance");
     objs.push({ id: id, version: version, entries: entries });
     p += len;
   }
@@ -333,7 +335,7 @@ export function applyCard(reg: Registry, objs: CardObject[], from: number[][]): 
   for (let i = 0; i < objs.length; i++) {
     const o = objs[i];
     if (!staged.obj(o.id)) continue;
-    if (staged.write([o.id], o.entries, W_BOOT) >= 0x80) return "card: object /" + o.id + " rejected";
+    if (staged.write([o.id], o.entries, Reg.W_BOOT) >= 0x80) return "card: object /" + o.id + " rejected";
     for (let k = 0; k < o.entries.length; k++) {
       const e = o.entries[k].path;
       const n = paths.length;

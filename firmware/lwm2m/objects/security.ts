@@ -1,18 +1,19 @@
 // LwM2M Security (/0). Never reachable by a management server; secrets never leave.
 import { ObjectDef, Registry } from "../registry";
 
-export const SEC_URI = 0;
-export const SEC_BOOTSTRAP = 1;
-export const SEC_MODE = 2;
-export const SEC_IDENTITY = 3;
-export const SEC_SERVER_KEY = 4;
-export const SEC_SECRET = 5;
-export const SEC_SSID = 10;
-export const SEC_HOLD_OFF = 11;
-export const SEC_BS_TIMEOUT = 12;
-
-export const MODE_PSK = 0;
-export const MODE_NOSEC = 3;
+export const enum Sec {
+  SEC_URI = 0,
+  SEC_BOOTSTRAP = 1,
+  SEC_MODE = 2,
+  SEC_IDENTITY = 3,
+  SEC_SERVER_KEY = 4,
+  SEC_SECRET = 5,
+  SEC_SSID = 10,
+  SEC_HOLD_OFF = 11,
+  SEC_BS_TIMEOUT = 12,
+  MODE_PSK = 0,
+  MODE_NOSEC = 3,
+}
 
 export const securityDef: ObjectDef = {
   id: 0,
@@ -25,7 +26,7 @@ export const securityDef: ObjectDef = {
 /** Instance id of the bootstrap account, -1 when there is none. */
 export function bootstrapAccount(reg: Registry): number {
   const o = reg.obj(0);
-  if (o) for (let i = 0; i < o.insts.length; i++) if (o.insts[i].v[SEC_BOOTSTRAP] === true) return o.insts[i].id;
+  if (o) for (let i = 0; i < o.insts.length; i++) if (o.insts[i].v[Sec.SEC_BOOTSTRAP] === true) return o.insts[i].id;
   return -1;
 }
 
@@ -34,7 +35,7 @@ export function purge(reg: Registry, oid: number): void {
   const o = reg.obj(oid);
   if (!o) return;
   const kept = [];
-  for (let i = 0; i < o.insts.length; i++) if (oid === 0 && o.insts[i].v[SEC_BOOTSTRAP] === true) kept.push(o.insts[i]);
+  for (let i = 0; i < o.insts.length; i++) if (oid === 0 && o.insts[i].v[Sec.SEC_BOOTSTRAP] === true) kept.push(o.insts[i]);
   o.insts = kept;
 }
 
@@ -44,7 +45,7 @@ export function securityForSsid(reg: Registry, ssid: number): number {
   if (o) {
     for (let i = 0; i < o.insts.length; i++) {
       const v = o.insts[i].v;
-      if (v[SEC_BOOTSTRAP] !== true && v[SEC_SSID] === ssid) return o.insts[i].id;
+      if (v[Sec.SEC_BOOTSTRAP] !== true && v[Sec.SEC_SSID] === ssid) return o.insts[i].id;
     }
   }
   return -1;

@@ -1,20 +1,22 @@
 // LwM2M Server (/1). Executes are wired by the registration client.
 import { ObjectDef, Instance } from "../registry";
 
-export const SRV_SSID = 0;
-export const SRV_LIFETIME = 1;
-export const SRV_PMIN = 2;
-export const SRV_PMAX = 3;
-export const SRV_BINDING = 7;
-export const SRV_UPDATE = 8;
-export const SRV_BOOTSTRAP = 9;
-export const SRV_LAST_BS = 12;
-export const SRV_INITIAL_DELAY = 14;
-export const SRV_BS_ON_FAILURE = 16;
-export const SRV_RETRY_COUNT = 17;
-export const SRV_RETRY_TIMER = 18;
-export const SRV_SEQ_DELAY = 19;
-export const SRV_SEQ_RETRY = 20;
+export const enum Srv {
+  SRV_SSID = 0,
+  SRV_LIFETIME = 1,
+  SRV_PMIN = 2,
+  SRV_PMAX = 3,
+  SRV_BINDING = 7,
+  SRV_UPDATE = 8,
+  SRV_BOOTSTRAP = 9,
+  SRV_LAST_BS = 12,
+  SRV_INITIAL_DELAY = 14,
+  SRV_BS_ON_FAILURE = 16,
+  SRV_RETRY_COUNT = 17,
+  SRV_RETRY_TIMER = 18,
+  SRV_SEQ_DELAY = 19,
+  SRV_SEQ_RETRY = 20,
+}
 
 function initServer(inst: Instance): void {
   const v = inst.v;

@@ -27,8 +27,7 @@ describe("CON retransmission", () => {
       expect(results).toHaveLength(1);
       expect(results[0].err).toBe("timeout");
       expect(results[0].t).toBeCloseTo(31 * T, 6);
-      expect(rig.ep.stats.retransmissions).toBe(4);
-      expect(rig.ep.stats.sent).toBe(5);
+      expect(rig.sent).toHaveLength(5); // the request and 4 retransmissions
     });
   }
 
@@ -341,7 +340,6 @@ describe("robustness", () => {
     expect(rig.take()).toEqual([expect.objectContaining({ type: RST, mid: 9 })]);
     rig.ep.receive(new Uint8Array([0x50, 0x01, 0x00, 0x0a, 0xff]));
     expect(rig.sent).toHaveLength(0);
-    expect(rig.ep.stats.received).toBe(3);
   });
 
   it("fuzzed datagrams never throw out of receive()", () => {

@@ -62,7 +62,6 @@ describe("lossy link", () => {
       for (const [name, n] of delivered) expect(n, `seed ${s} ${name} delivered`).toBe(1);
       // With 5 transmissions per CON the vast majority must get through.
       expect(ok, `seed ${s}`).toBeGreaterThan(60 * 0.7);
-      expect(client.stats.sent).toBe(link.sentBy("a", true));
     }
   });
 });
