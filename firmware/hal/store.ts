@@ -1,16 +1,17 @@
 // Records keyed by 16-bit id; writes between begin and commit land atomically.
-import { ENOENT, ETOOBIG } from "./codes";
+import { ENOENT, ETOOBIG, ECORRUPT, EAUTH } from "./codes";
 
 let buf = new Uint8Array(512);
 
-/** A copy of the record, null when absent; throws on a store error. */
+/** A copy of the record, null when absent, corrupted or tampered with (the store has
+ * reported those and dropped them); throws on any other store error. */
 export function storeRead(id: number): Uint8Array | null {
   let n = __hal.store_read(id, buf);
   if (n === ETOOBIG || n > buf.length) {
     buf = new Uint8Array(4096);
     n = __hal.store_read(id, buf);
   }
-  if (n === ENOENT) return null;
+  if (n === ENOENT || n === ECORRUPT || n === EAUTH) return null;
   if (n < 0) throw new Error("store read " + id + ": " + n);
   const out = new Uint8Array(n);
   out.set(buf.subarray(0, n));

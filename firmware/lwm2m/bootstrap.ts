@@ -76,6 +76,16 @@ function teardown(): void {
   staged = null;
   if (conn) closeConn(conn);
   conn = null;
+  closeLingering();
+}
+
+/** The link of the last finished bootstrap, kept open a moment after Finish; a new
+ * bootstrap closes it first, so two bootstrap links never hold memory at once. */
+let lingering: Conn | null = null;
+
+function closeLingering(): void {
+  if (lingering) closeConn(lingering);
+  lingering = null;
 }
 
 function attempt(): void {
@@ -215,8 +225,9 @@ function finish(ex: Exchange, s: Registry): void {
   const c = conn as Conn;
   conn = null;
   teardown();
+  lingering = c;
   state = K.DONE;
   failures = 0;
-  sched.after(30000, closeConn, c);
+  sched.after(30000, closeLingering);
   onDone();
 }
