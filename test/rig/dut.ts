@@ -12,7 +12,7 @@ import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { loadBoard, type Board } from "../../build/boards.ts";
-import { repoRoot, spawnLogged, type RigProcess } from "./processes.ts";
+import { repoRoot, spawnLogged, type ExitInfo, type RigProcess } from "./processes.ts";
 
 export interface WaitOptions {
   /** Index into logs() to search from; default: the last (re)start or `reboot` command. */
@@ -302,6 +302,12 @@ abstract class ProcessDut extends ConsoleDut {
 
   get pid(): number | undefined {
     return this.proc?.running ? this.proc.pid : undefined;
+  }
+
+  /** Resolves when the current (or last) device process exits, e.g. status 99 after the host's
+   *  --die-at-flash-op power cut; undefined before the first start. */
+  get exited(): Promise<ExitInfo> | undefined {
+    return this.proc?.exited;
   }
 
   protected where(): string {

@@ -371,7 +371,9 @@ export type BsExtraRequest =
   | { op: "delete"; path?: string }
   | { op: "write-server"; instance: number; server: BsServerConfig; contentFormat?: ContentFormatName }
   | { op: "write-security"; instance: number; security: BsSecurityConfig; contentFormat?: ContentFormatName }
-  | { op: "write-acl"; instance: number; acl: BsAclConfig; contentFormat?: ContentFormatName };
+  | { op: "write-acl"; instance: number; acl: BsAclConfig; contentFormat?: ContentFormatName }
+  /** A single resource, e.g. /1/0/17 (Leshan's ServerConfig has no 13..20); the value's JSON type picks integer, boolean or string. */
+  | { op: "write-resource"; path: string; value: number | boolean | string; contentFormat?: ContentFormatName };
 
 /** A per-endpoint bootstrap configuration (Leshan's BootstrapConfig, plus rig options). */
 export interface BootstrapConfig {
@@ -390,6 +392,9 @@ export interface BootstrapConfig {
   /** Skip Leshan's ConfigurationChecker: send a deliberately inconsistent configuration. */
   unchecked?: boolean;
   extraRequests?: BsExtraRequest[];
+  /** Replaces this configuration for the endpoint once a session served with it finishes
+   * (the next Bootstrap-Request gets it), e.g. a fallback bootstrap after a broken first one. */
+  then?: BootstrapConfig;
 }
 
 export interface BsRequestRecord {

@@ -25,6 +25,11 @@
  *   GET    /sessions          -> [session, ...] in start order
  *   DELETE /sessions          -> forget recorded sessions
  *
+ * A configuration may carry "then": {another configuration}: once a session
+ * served with it finishes, "then" replaces it for that endpoint (the next
+ * Bootstrap-Request gets it), e.g. a broken configuration for the first
+ * bootstrap and a working one for the fallback bootstrap that follows.
+ *
  * Only test/rig/leshan.ts talks to it; its TypeScript types mirror this file.
  */
 
@@ -53,6 +58,11 @@ import java.util.concurrent.Executors;
 
 import org.eclipse.leshan.core.CertificateUsage;
 import org.eclipse.leshan.core.Link;
+import org.eclipse.leshan.core.model.ObjectLoader;
+import org.eclipse.leshan.core.model.ObjectModel;
+import org.eclipse.leshan.core.model.ResourceModel;
+import org.eclipse.leshan.core.node.LwM2mPath;
+import org.eclipse.leshan.core.node.LwM2mSingleResource;
 import org.eclipse.leshan.core.MatchingType;
 import org.eclipse.leshan.core.SecurityMode;
 import org.eclipse.leshan.core.request.BindingMode;
@@ -96,15 +106,31 @@ public class LeshanBootstrapRig {
         final BootstrapConfig config;
         final JsonNode source;
         final List<BootstrapDownlinkRequest<? extends LwM2mResponse>> extra;
+        /** Replaces this entry once a session served with it finishes ("then"), or null. */
+        final Entry next;
 
-        Entry(BootstrapConfig config, JsonNode source, List<BootstrapDownlinkRequest<? extends LwM2mResponse>> extra) {
+        Entry(BootstrapConfig config, JsonNode source, List<BootstrapDownlinkRequest<? extends LwM2mResponse>> extra,
+                Entry next) {
             this.config = config;
             this.source = source;
             this.extra = extra;
+            this.next = next;
         }
     }
 
+    /** Builds an entry (and its "then" chain); checked by Leshan unless "unchecked". */
+    static Entry entry(JsonNode j) throws InvalidConfigurationException {
+        BootstrapConfig c = parseConfig(j);
+        List<BootstrapDownlinkRequest<? extends LwM2mResponse>> extra = parseExtra(j, c.contentFormat);
+        if (!j.path("unchecked").asBoolean(false))
+            new ConfigurationChecker().verify(c);
+        Entry next = j.hasNonNull("then") ? entry(j.get("then")) : null;
+        return new Entry(c, j, extra, next);
+    }
+
     static final Map<String, Entry> CONFIGS = new ConcurrentHashMap<>();
+    /** The entry each session was served with (session id -> entry), for "then". */
+    static final Map<String, Entry> SERVED = new ConcurrentHashMap<>();
 
     // ------------------------------------------------------------------
     // Configuration store, security store, task provider
@@ -123,6 +149,8 @@ public class LeshanBootstrapRig {
                         return c.config;
                 }
             }
+            if (e != null && session != null)
+                SERVED.put(session.getId(), e);
             return e == null ? null : e.config;
         }
     }
@@ -179,7 +207,9 @@ public class LeshanBootstrapRig {
         public BootstrapTaskProvider.Tasks getTasks(BootstrapSession session, List<LwM2mResponse> previous) {
             BootstrapTaskProvider.Tasks t = inner.getTasks(session, previous);
             if (t != null && t.last) {
-                Entry e = CONFIGS.get(session.getEndpoint());
+                Entry e = SERVED.get(session.getId());
+                if (e == null)
+                    e = CONFIGS.get(session.getEndpoint());
                 if (e != null && !e.extra.isEmpty()) {
                     List<BootstrapDownlinkRequest<? extends LwM2mResponse>> all = new ArrayList<>(t.requestsToSend);
                     all.addAll(e.extra);
@@ -341,6 +371,14 @@ public class LeshanBootstrapRig {
         @Override
         public void end(BootstrapSession s) {
             session(s).put("state", "finished");
+            String ep = s.getEndpoint();
+            if (ep != null) {
+                Entry e = CONFIGS.get(ep);
+                if (e != null && e.next != null && SERVED.get(s.getId()) == e) {
+                    CONFIGS.put(ep, e.next);
+                    System.out.println("rig-bs config " + ep + " replaced by its \"then\" configuration");
+                }
+            }
         }
 
         @Override
@@ -470,7 +508,9 @@ public class LeshanBootstrapRig {
      * {"op":"discover","path":"/"}, {"op":"read","path":"/1"},
      * {"op":"delete","path":"/0/5"}, {"op":"write-server","instance":1,"server":{...}},
      * {"op":"write-security","instance":3,"security":{...}},
-     * {"op":"write-acl","instance":0,"acl":{...}}; optional "contentFormat".
+     * {"op":"write-acl","instance":0,"acl":{...}},
+     * {"op":"write-resource","path":"/1/0/17","value":1} (integer, unsigned where
+     * Leshan's model says so, boolean or string, from the JSON type); optional "contentFormat".
      */
     static List<BootstrapDownlinkRequest<? extends LwM2mResponse>> parseExtra(JsonNode j, ContentFormat dflt) {
         List<BootstrapDownlinkRequest<? extends LwM2mResponse>> out = new ArrayList<>();
@@ -501,11 +541,32 @@ public class LeshanBootstrapRig {
             case "write-acl":
                 out.add(BootstrapUtil.toWriteRequest(r.path("instance").asInt(), acl(r.get("acl")), f));
                 break;
+            case "write-resource": {
+                LwM2mPath target = new LwM2mPath(path);
+                JsonNode v = r.get("value");
+                int rid = target.getResourceId();
+                LwM2mSingleResource res = v.isBoolean() ? LwM2mSingleResource.newBooleanResource(rid, v.asBoolean())
+                        : !v.isIntegralNumber() ? LwM2mSingleResource.newStringResource(rid, v.asText())
+                        : unsignedInModel(target) ? LwM2mSingleResource.newUnsignedIntegerResource(rid, ULong.valueOf(v.asLong()))
+                        : LwM2mSingleResource.newIntegerResource(rid, v.asLong());
+                out.add(new BootstrapWriteRequest(target, res, f));
+                break;
+            }
             default:
                 throw new IllegalArgumentException("unknown extra request op " + op);
             }
         }
         return out;
+    }
+
+    /** True when Leshan's standard model types this resource Unsigned Integer (e.g. /1/x/17..20). */
+    static boolean unsignedInModel(LwM2mPath p) {
+        for (ObjectModel m : ObjectLoader.loadDefault())
+            if (m.id == p.getObjectId()) {
+                ResourceModel r = m.resources.get(p.getResourceId());
+                return r != null && r.type == ResourceModel.Type.UNSIGNED_INTEGER;
+            }
+        return false;
     }
 
     // ------------------------------------------------------------------
@@ -573,24 +634,18 @@ public class LeshanBootstrapRig {
                 String ep = URLDecoder.decode(path.substring("/config/".length()), StandardCharsets.UTF_8);
                 if (method.equals("PUT") || method.equals("POST")) {
                     JsonNode j = JSON.readTree(body(x));
-                    BootstrapConfig c;
-                    List<BootstrapDownlinkRequest<? extends LwM2mResponse>> extra;
+                    Entry en;
                     try {
-                        c = parseConfig(j);
-                        extra = parseExtra(j, c.contentFormat);
+                        en = entry(j);
+                    } catch (InvalidConfigurationException e) {
+                        reply(x, 400, error("Leshan rejects the configuration: " + e.getMessage()));
+                        return;
                     } catch (RuntimeException e) {
                         reply(x, 400, error("bad configuration: " + e));
                         return;
                     }
-                    if (!j.path("unchecked").asBoolean(false)) {
-                        try {
-                            new ConfigurationChecker().verify(c);
-                        } catch (InvalidConfigurationException e) {
-                            reply(x, 400, error("Leshan rejects the configuration: " + e.getMessage()));
-                            return;
-                        }
-                    }
-                    CONFIGS.put(ep, new Entry(c, j, extra));
+                    BootstrapConfig c = en.config;
+                    CONFIGS.put(ep, en);
                     System.out.println("rig-bs config " + ep + " " + c);
                     ObjectNode n = JSON.createObjectNode();
                     n.put("endpoint", ep);
