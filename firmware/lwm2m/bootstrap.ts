@@ -37,7 +37,8 @@ let sched: Scheduler;
 /** The endpoint name is read at each request. */
 let app: { endpoint: string };
 /** Called after a committed Finish. */
-let onDone: () => void;
+/** Starts registration with the configured servers; returns how many it started. */
+let onDone: () => number;
 export let state = K.IDLE;
 /** Failed attempts since the last success; drives the backoff. */
 let failures = 0;
@@ -46,7 +47,7 @@ let staged: Registry | null = null;
 let timer = 0;
 let uri = "";
 
-export function bootstrapInit(r: Registry, s: Scheduler, a: { endpoint: string }, done: () => void): void {
+export function bootstrapInit(r: Registry, s: Scheduler, a: { endpoint: string }, done: () => number): void {
   reg = r;
   sched = s;
   app = a;
@@ -123,6 +124,13 @@ function session(): void {
 
 function fail(reason: string): void {
   teardown();
+  // The previous configuration is untouched: its servers come first. When they fail too,
+  // registration falls back to bootstrap again, paced by /1/x/17-20.
+  if (onDone() > 0) {
+    state = K.IDLE;
+    logWrn(MOD, reason + "; back to the configured servers");
+    return;
+  }
   failures++;
   const base = Math.min(K.BACKOFF_BASE * Math.pow(2, failures - 1), K.BACKOFF_CAP);
   // Jitter in [base/2, 3*base/2) spreads a whole city of meters after a power cut.

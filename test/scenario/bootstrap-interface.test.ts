@@ -131,8 +131,15 @@ describe(`Bootstrap interface: Delete, Discover, Read, consistency at Finish (ri
     expect(failed.requests[1].errorMessage).toMatch(/no security instance for SSID 202/);
     await dut.waitForLog("bootstrap: rejected at Finish: no security instance for SSID 202", { since: from });
 
-    // Nothing of the rejected session was applied, in RAM or in storage: after a power cycle
-    // the meter registers with the old configuration, without bootstrapping.
+    // Nothing of the rejected session was applied: the meter goes back to the servers of its
+    // old configuration at once and registers again.
+    await dut.waitForLog("bootstrap: bootstrap failed; back to the configured servers", { since: from });
+    await dut.waitForLog(REGISTERED, { since: from });
+    registration = await srv.waitForClient(EP, { notRegistrationId: registration.registrationId });
+    expect(registration.lifetime).toBe(90);
+
+    // Nor in storage: after a power cycle the meter registers with the old configuration,
+    // without bootstrapping.
     expect(await dut.command("show config")).toEqual(before);
     const sessions = (await bs.sessions(EP)).length;
     const boot = dut.mark();
