@@ -13,7 +13,7 @@ SUDO=""
 # the meters' figures: it needs the i386 multiarch C library and mbedTLS.
 if ! dpkg --print-foreign-architectures | grep -qx i386; then
   say "enabling the i386 architecture for the 32-bit host board"
-  ${SUDO:-} dpkg --add-architecture i386
+  $SUDO dpkg --add-architecture i386
 fi
 
 DEBIAN_PACKAGES=(
