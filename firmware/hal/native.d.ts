@@ -26,6 +26,8 @@ interface NativeHal {
   store_begin(): number;
   store_commit(): number;
   store_abort(): number;
+  /** zeroizes every copy of a credential record in flash except the live ones (replaced or removed secrets) */
+  store_scrub(): number;
   /** returns the length of the next line, 0 when none is pending */
   console_read(out: Uint8Array): number;
   console_write(text: string): number;

@@ -13,6 +13,7 @@ import { Conn, openConn, connRequest, closeConn, uintOpt } from "./conn";
 import { requestPath, decodeRequest, respondRead, respondLinks } from "./content";
 import { saveConfig } from "./persist";
 import { validateConfig } from "./validate";
+import { Txn, secureKeys } from "./credentials";
 import { bootstrapAccount, purge, Sec } from "./objects/security";
 import { Srv } from "./objects/server";
 
@@ -221,11 +222,16 @@ function finish(ex: Exchange, s: Registry): void {
   const srv = s.obj(1) as ObjectStore; // validated
   const now = wallSeconds();
   if (now > 0) for (const inst of srv.insts) inst.v[Srv.SRV_LAST_BS] = now;
-  const rc = saveConfig(s);
+  const t: Txn = [[], []];
+  secureKeys(s, reg, t);
+  const keys = t[0].length;
+  const rc = saveConfig(s, t[0], t[1]);
   if (rc < 0) {
     ex.respond(Coap.INTERNAL_SERVER_ERROR);
     return fail("store commit failed (" + rc + ")");
   }
+  // Replaced keys must not linger in flash.
+  if (keys) __hal.store_scrub();
   reg.adopt(s);
   ex.respond(Coap.CHANGED);
   logInf(MOD, "finished, configuration committed (" + srv.insts.length + " server(s))");

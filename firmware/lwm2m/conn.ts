@@ -16,8 +16,9 @@ export interface Conn {
   ep: CoapEndpoint;
   uri: string;
   handle: number;
-  /** Called once the link can carry requests (at once for coap://), or with false on failure. */
-  onUp: (ok: boolean, c: Conn) => void;
+  /** Called once the link can carry requests (at once for coap://), or with false and the
+   * TLS alert code on failure. */
+  onUp: (ok: boolean, c: Conn, alert?: number) => void;
   /** Transport.send */
   send(bytes: Uint8Array): void;
   /** LinkOwner.link */
@@ -31,7 +32,7 @@ function connSend(this: Conn, bytes: Uint8Array): void {
 function connLink(this: Conn, kind: number, arg: number, data?: Uint8Array): void {
   if (kind === EV_LINK_RX) return this.ep.receive(data as Uint8Array);
   if (kind !== EV_DTLS_CONNECTED) logWrn("lwm2m", (kind === EV_LINK_ERROR ? "link error " : "DTLS alert ") + arg + " (" + this.uri + ")");
-  if (kind !== EV_LINK_ERROR) this.onUp(kind === EV_DTLS_CONNECTED, this);
+  if (kind !== EV_LINK_ERROR) this.onUp(kind === EV_DTLS_CONNECTED, this, arg);
 }
 
 /**
@@ -39,7 +40,7 @@ function connLink(this: Conn, kind: number, arg: number, data?: Uint8Array): voi
  * handlers get ctx. null when the URI or the HAL refuses (onUp is not called then).
  */
 export function openConn(sched: Scheduler, uri: string, credential: number, ctx: any,
-  onUp: (ok: boolean, c: Conn) => void, onRequest: (ex: Exchange, ctx?: any) => void): Conn | null {
+  onUp: (ok: boolean, c: Conn, alert?: number) => void, onRequest: (ex: Exchange, ctx?: any) => void): Conn | null {
   const c: Conn = { ep: null as any, uri: uri, handle: -1, onUp: onUp, send: connSend, link: connLink };
   const ep = (c.ep = new CoapEndpoint(c, sched, random));
   ep.ctx = ctx;

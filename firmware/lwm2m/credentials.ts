@@ -8,7 +8,8 @@
 // Writes are queued on a Txn and committed by the caller in one store transaction together
 // with whatever else belongs to the same change (storeCommit, or saveConfig for /0../2).
 import { storeRead } from "../hal/store";
-import { hex } from "../lib/bytes";
+import { hex, utf8Encode } from "../lib/bytes";
+import { Registry, Instance } from "./registry";
 
 export const enum Cred {
   CRED_MODE = 0,
@@ -53,4 +54,51 @@ export function credentialMode(h: number): number {
 export function fingerprintHex(h: number, part: number): string {
   const b = readPublicPart(h, part);
   return b ? hex(b) : "";
+}
+
+/** Security resources (/0/x/2, 3, 4, 5, 15) held in credential parts 0..4. */
+const KEY_RESOURCES = [2, 3, 4, 5, 15];
+
+function handleOf(inst: Instance): number {
+  return inst.v[1] === true ? Cred.BS_CREDENTIAL : inst.id + 2;
+}
+
+function partBytes(x: unknown): Uint8Array | null {
+  return typeof x === "number" ? new Uint8Array([x]) : typeof x === "string" ? utf8Encode(x) : x instanceof Uint8Array && x.length ? x : null;
+}
+
+/** Markers for /0/x/3..5 of an account whose keys are in credential h (mode m): they say
+ * "in the secure store" and satisfy the consistency check without holding a secret. */
+export function keyMarkers(v: Instance["v"], h: number, m: number): void {
+  v[3] = v[4] = v[5] = new Uint8Array(m < 3 ? [h] : []);
+}
+
+/**
+ * Moves the key material a bootstrap server wrote into the staged /0 into credential
+ * records (queued on t, committed with the configuration) and leaves markers in /0, so no
+ * secret is kept in the JS heap or in a plain record. Parts the server did not touch stay;
+ * credentials of accounts that are gone or NoSec are removed.
+ */
+export function secureKeys(staged: Registry, live: Registry, t: Txn): void {
+  const kept: number[] = [];
+  for (const inst of (staged.obj(0) as { insts: Instance[] }).insts) {
+    const v = inst.v;
+    const h = handleOf(inst);
+    const old = live.inst(0, inst.id);
+    const same = old && handleOf(old) === h ? old.v : null;
+    const m = v[2] as number;
+    let changed = false;
+    kept.push(h);
+    for (let p = 0; p < 5; p++) {
+      const x = v[KEY_RESOURCES[p]];
+      if (m < 3 && same && same[KEY_RESOURCES[p]] === x) continue;
+      writeCredential(t, h, p, m < 3 ? partBytes(x) : null);
+      changed = true;
+    }
+    if (changed) keyMarkers(v, h, m);
+  }
+  for (const inst of (live.obj(0) as { insts: Instance[] }).insts) {
+    const h = handleOf(inst);
+    if (kept.indexOf(h) < 0) for (let p = 0; p < 5; p++) writeCredential(t, h, p, null);
+  }
 }

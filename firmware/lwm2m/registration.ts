@@ -133,9 +133,13 @@ function register(s: Session): void {
   c.ep.onObserveCancel = dmCancel;
 }
 
-function connUp(ok: boolean, c: Conn): void {
+function connUp(ok: boolean, c: Conn, alert?: number): void {
   const s: Session = c.ep.ctx;
-  if (!ok) return failed(s, "secure session failed");
+  if (!ok) {
+    const inst = reg.inst(1, s.srvIid);
+    if (inst && (alert as number) >= 0) inst.v[Srv.SRV_ALERT] = alert as number;
+    return failed(s, "secure session failed (alert " + alert + ")");
+  }
   const lt = (s.sentLifetime = setting(s, Srv.SRV_LIFETIME, 86400));
   const b = (s.sentBinding = reg.str(1, s.srvIid, Srv.SRV_BINDING) || "U");
   s.objectsChanged = false;

@@ -13,7 +13,7 @@ function checkAll(reg: Registry, oid: number, bs: number[]): string {
     const ssid = v[oid ? Srv.SRV_SSID : Sec.SEC_SSID];
     const ssidOk = typeof ssid === "number" && ssid >= 1 && ssid <= 65534 && Math.floor(ssid) === ssid;
     let why = "";
-    if (inst.id > 255) why = "instance id too large";
+    if (inst.id > 253) why = "instance id too large";
     else if (oid) {
       const lt = v[Srv.SRV_LIFETIME];
       const b = v[Srv.SRV_BINDING];

@@ -113,6 +113,11 @@ static duk_ret_t js_hal_store_abort(duk_context *ctx) {
     return 1;
 }
 
+static duk_ret_t js_hal_store_scrub(duk_context *ctx) {
+    duk_push_number(ctx, (duk_double_t) hal_store_scrub());
+    return 1;
+}
+
 static duk_ret_t js_hal_console_read(duk_context *ctx) {
     duk_size_t out_len = 0;
     uint8_t *out = (uint8_t *) duk_require_buffer_data(ctx, 0, &out_len);
@@ -187,6 +192,7 @@ const duk_function_list_entry engine_hal_functions[] = {
     { "store_begin", js_hal_store_begin, 0 },
     { "store_commit", js_hal_store_commit, 0 },
     { "store_abort", js_hal_store_abort, 0 },
+    { "store_scrub", js_hal_store_scrub, 0 },
     { "console_read", js_hal_console_read, 1 },
     { "console_write", js_hal_console_write, 1 },
     { "card_transmit", js_hal_card_transmit, 1 },

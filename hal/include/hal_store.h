@@ -14,5 +14,7 @@ int hal_store_remove(int id);
 int hal_store_begin(void);
 int hal_store_commit(void);
 int hal_store_abort(void);
+/* zeroizes every copy of a credential record in flash except the live ones (replaced or removed secrets) */
+int hal_store_scrub(void);
 
 #endif

@@ -1032,10 +1032,15 @@ static int zeroize_record(uint32_t off, const rec_hdr *h)
     return flash_program(off + 4, b, sizeof b) < 0 ? HAL_EIO : HAL_OK;
 }
 
-/* Torn or corrupt records and unreadable areas may hold parts of secrets: they go as well. */
+/* Every copy of a credential record except the live one. Torn or corrupt records and
+ * unreadable areas may hold parts of secrets: they go as well. */
 static int wipe_visit(uint32_t off, const rec_hdr *h, int status)
 {
     if (status == REC_GARBAGE) return program_fill(off, SECTOR_BYTES - off % SECTOR_BYTES, 0x00);
+    if (status == REC_OK && h->kind == KIND_DATA && h->id >= STORE_CREDENTIAL_ID) {
+        const entry *live = current(h->id);
+        if (live && live->off == off) return HAL_OK;
+    }
     if (status == REC_BAD || (status == REC_OK && h->kind == KIND_DATA && h->id >= STORE_CREDENTIAL_ID)) {
         return zeroize_record(off, h);
     }
@@ -1085,6 +1090,15 @@ int store_wipe_credentials(void)
     if (st.in_txn) return HAL_EBUSY;
     rc = remove_credentials();
     if (rc < 0) return rc;
+    rc = wipe_flash();
+    return rc < 0 ? fail(rc) : HAL_OK;
+}
+
+int hal_store_scrub(void)
+{
+    int rc = check_ready();
+    if (rc < 0) return rc;
+    if (st.in_txn) return HAL_EBUSY;
     rc = wipe_flash();
     return rc < 0 ? fail(rc) : HAL_OK;
 }

@@ -586,6 +586,39 @@ static void t_wipe_credentials(void)
     CHECK_EQ(ram_bad_programs, 0);
 }
 
+/* Replaced secrets: scrub zeroizes every older copy and keeps the live ones readable. */
+static void t_scrub(void)
+{
+    enum { SECRET = 40 };
+    uint8_t copies[4][24], buf[64];
+    int ncopies = 0, i, round;
+    uint32_t off;
+    CHECK_EQ(remount(), HAL_OK);
+    CHECK_EQ(put(1, 30, 1), HAL_OK);
+    for (round = 0; round < 4; round++) {
+        CHECK_EQ(put(0x8011, SECRET, 100 + round), HAL_OK);
+        CHECK(store_locate(0x8011, &off) >= 0);
+        memcpy(copies[ncopies++], ram + off + 20 + (STORE_CRYPTO ? 12 : 0), sizeof copies[0]);
+        for (i = 0; i < 20; i++) CHECK_EQ(put(2, FLASH_SECTOR_BYTES / 8, (unsigned) i), HAL_OK);
+    }
+    CHECK_EQ(put(0x8022, SECRET, 7), HAL_OK);
+    CHECK_EQ(hal_store_remove(0x8022), HAL_OK);
+    CHECK_EQ(hal_store_begin(), HAL_OK);
+    CHECK_EQ(hal_store_scrub(), HAL_EBUSY);
+    CHECK_EQ(hal_store_abort(), HAL_OK);
+    CHECK_EQ(hal_store_scrub(), HAL_OK);
+    for (i = 0; i < ncopies - 1; i++) CHECK_EQ(find_bytes(copies[i], sizeof copies[0]), 0);
+    CHECK_EQ(find_bytes(copies[ncopies - 1], sizeof copies[0]), 1);
+    CHECK(holds(0x8011, SECRET, 103) && holds(1, 30, 1));
+    CHECK_EQ(hal_store_read(0x8022, buf, sizeof buf), HAL_ENOENT);
+    CHECK_EQ(remount(), HAL_OK);
+    CHECK(holds(0x8011, SECRET, 103) && holds(1, 30, 1) && holds(2, FLASH_SECTOR_BYTES / 8, 19));
+    CHECK_EQ(hal_store_read(0x8022, buf, sizeof buf), HAL_ENOENT);
+    CHECK_EQ(put(0x8011, SECRET, 200), HAL_OK);
+    CHECK(holds(0x8011, SECRET, 200));
+    CHECK_EQ(ram_bad_programs, 0);
+}
+
 /* ---- power-cut sweeps ---- */
 
 typedef struct {
@@ -817,6 +850,43 @@ static void t_wipe_power_cut_sweep(void)
     CHECK_EQ(ram_bad_programs, 0);
 }
 
+static int scrub_with_cut(long n)
+{
+    jmp_buf cut;
+    ram_power_on();
+    store_mount();
+    ram_die_at = ram_ops + n;
+    ram_cut = &cut;
+    if (setjmp(cut) != 0) return 0;
+    CHECK_EQ(hal_store_scrub(), HAL_OK);
+    return 1;
+}
+
+/* Cuts during a scrub: every live record (credentials included) stays as it was. */
+static void t_scrub_power_cut_sweep(void)
+{
+    static uint8_t before[FLASH_TOTAL_BYTES];
+    long n, cuts = 0;
+    int done = 0;
+    prepare(29);
+    CHECK_EQ(put(0x8001, 32, 60), HAL_OK);
+    CHECK_EQ(put(0x8003, 20, 33), HAL_OK);
+    memcpy(before, ram, sizeof ram);
+    for (n = 1; !done; n++) {
+        memcpy(ram, before, sizeof ram);
+        ram_noisy_tear = (int) (n % 3);
+        done = scrub_with_cut(n);
+        ram_noisy_tear = 0;
+        CHECK_EQ(remount(), HAL_OK);
+        CHECK(holds(0x8001, 32, 60) && holds(0x8002, 16, 7) && holds(0x8003, 20, 33));
+        CHECK(holds(1, 40, 1) && holds(2, 300, 2) && holds(4, 64, 4));
+        cuts += !done;
+    }
+    printf("    %ld cuts swept\n", cuts);
+    CHECK(cuts > 0);
+    CHECK_EQ(ram_bad_programs, 0);
+}
+
 /* Random damage to a used image: mount and reads never crash and what is readable is right. */
 static void t_fuzz(void)
 {
@@ -895,9 +965,11 @@ int main(int argc, char **argv)
     run("tampered credential", t_tampered_credential);
     run("missing device key", t_missing_key);
     run("credential zeroization", t_wipe_credentials);
+    run("scrub of replaced secrets", t_scrub);
     run("power-cut sweep of a config transaction", t_power_cut_sweep);
     run("power-cut sweep of a transaction larger than the ring", t_long_transaction_sweep);
     run("power-cut sweep of a factory reset", t_wipe_power_cut_sweep);
+    run("power-cut sweep of a scrub", t_scrub_power_cut_sweep);
     run("fuzzed flash", t_fuzz);
     printf("store tests: %d checks, %d failed\n", checks, failures);
     return failures == 0 ? 0 : 1;

@@ -309,9 +309,15 @@ export class SimHal implements NativeHal {
     return 0;
   }
 
+  /** [link, credential] of every dtls_open; a credential in dtlsAlerts is refused with that alert. */
+  dtlsOpens: number[][] = [];
+  dtlsAlerts: { [credential: number]: number } = {};
+
   dtls_open(link: number, credential: number): number {
     if (!this.linkOf(link)) return codes.ECLOSED;
-    this.post(codes.EV_DTLS_CONNECTED, link);
+    this.dtlsOpens.push([link, credential]);
+    const alert = this.dtlsAlerts[credential];
+    this.post(alert === undefined ? codes.EV_DTLS_CONNECTED : codes.EV_DTLS_ALERT, link, alert);
     return 0;
   }
 
@@ -372,6 +378,14 @@ export class SimHal implements NativeHal {
       if (d) this.store.set(id, d);
       else this.store.delete(id);
     }
+    return 0;
+  }
+
+  scrubs = 0;
+
+  store_scrub(): number {
+    if (this.txn) return codes.EBUSY;
+    this.scrubs++;
     return 0;
   }
 

@@ -19,8 +19,8 @@ export const securityDef: ObjectDef = {
   id: 0,
   multi: true,
   // resourceId << 9 | T_* type << 5 | R 1, W 2, E 4, MULTI 8, MAND 16
-  // 0 uri, 1 bootstrap, 2 mode, 3 identity, 4 server key, 5 secret (RW, mandatory); 10 ssid, 11 hold-off, 12 bs timeout
-  res: [51, 691, 1107, 1747, 2259, 2771, 5187, 5699, 6211],
+  // 0 uri, 1 bootstrap, 2 mode, 3 identity, 4 server key, 5 secret (RW, mandatory); 10 ssid, 11 hold-off, 12 bs timeout, 15 certificate usage
+  res: [51, 691, 1107, 1747, 2259, 2771, 5187, 5699, 6211, 7747],
 };
 
 /** Instance id of the bootstrap account, -1 when there is none. */

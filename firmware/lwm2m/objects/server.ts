@@ -9,6 +9,7 @@ export const enum Srv {
   SRV_BINDING = 7,
   SRV_UPDATE = 8,
   SRV_BOOTSTRAP = 9,
+  SRV_ALERT = 11,
   SRV_LAST_BS = 12,
   SRV_INITIAL_DELAY = 14,
   SRV_BS_ON_FAILURE = 16,
