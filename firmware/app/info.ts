@@ -1,7 +1,6 @@
-import { FIRMWARE_VERSION } from "../version";
 import { BOARD } from "../board";
 
 export const MANUFACTURER = "GEISA";
 export const MODEL = "meter-" + BOARD.name;
-export const VERSION = FIRMWARE_VERSION;
+export { FIRMWARE_VERSION as VERSION } from "../version";
 export const BOARD_NAME = BOARD.name;

@@ -4,20 +4,21 @@
 // the endpoint's single scheduler timer points at the earliest deadline.
 import { Scheduler } from "../lib/scheduler";
 import { log, logWrn, Log } from "../lib/log";
-import { bytesEqual } from "../lib/bytes";
+import { Writer, bytesEqual, putBytes } from "../lib/bytes";
 import {
   CoapMessage, CoapOption, EMPTY_BYTES, decodeBlock, decodeMessage, encodeMessage, getUintOption,
-  hasUnknownCriticalOption, uintOpt, Coap,
+  uintOpt, Coap, Known,
 } from "./message";
 
 const enum K {
   DEDUP_SIZE = 8,
-  // What a pending entry is waiting for.
+  // What a pending entry is waiting for. Numbered so that the states an ACK or RST can
+  // answer (SENT, CONFIRM, NON_NOTE) are 1..3 and the retransmitted ones (SENT, CONFIRM) 1..2.
   QUEUED = 0, // client request held back by NSTART = 1
   SENT = 1, // client request: CON not yet acknowledged, or NON awaiting its response
-  SEPARATE = 2, // client request: empty ACK received, awaiting the separate response
-  CONFIRM = 3, // CON notification (token set) or separate response awaiting its ACK
-  NON_NOTE = 4, // NON notification: a RST to it cancels the observation
+  CONFIRM = 2, // CON notification (token set) or separate response awaiting its ACK
+  NON_NOTE = 3, // NON notification: a RST to it cancels the observation
+  SEPARATE = 4, // client request: empty ACK received, awaiting the separate response
   DEFERRED = 5, // received CON request: empty ACK unless the response comes first
   SEEN = 6, // received CON/NON: duplicates get `bytes` (the reply) again
 }
@@ -51,42 +52,35 @@ export interface Exchange {
 
 type DoneHandler = ((ok: boolean) => void) | null;
 
-const DEFAULTS: CoapParams = {
-  ackTimeout: 2000,
-  ackRandomFactor: 1.5,
-  maxRetransmit: 4,
-  exchangeLifetime: 247000,
-  nonLifetime: 145000,
-  blockSzx: 6,
-  maxBodyBytes: 4096,
-};
-
 const MOD = "coap";
 
+/** Fields that do not apply to an entry's state are left out (undefined). */
 interface Pending {
   state: number;
   mid: number;
-  /** Request id (client requests), 0 otherwise. */
-  id: number;
-  /** Client request or notification token. */
+  /** Request id (client requests). */
+  id?: number;
+  /** Client request or notification token; null otherwise. */
   token: Uint8Array | null;
   /** The client request to send when it leaves the queue. */
-  msg: CoapMessage | null;
+  msg?: CoapMessage;
   /** Retransmitted while unacknowledged; for SEEN the cached reply. */
-  bytes: Uint8Array | null;
+  bytes?: Uint8Array | null;
   /** Next retransmission or deadline; -1 = none. */
   due: number;
   timeout: number;
   tries: number;
-  handler: ResponseHandler | null;
-  onDone: DoneHandler;
-  ex: ServerExchange | null;
+  /** Client requests only. */
+  handler?: ResponseHandler;
+  /** CON notifications only. */
+  onDone?: DoneHandler;
+  /** DEFERRED only. */
+  ex?: ServerExchange;
 }
 
-interface Upload {
+/** A Block1 body being reassembled: a Writer of its bytes so far. */
+interface Upload extends Writer {
   key: string;
-  body: Uint8Array;
-  length: number;
   due: number;
 }
 
@@ -103,26 +97,25 @@ interface ServerExchange extends Exchange {
   ep: CoapEndpoint;
   /** The SEEN entry of the request: its `bytes` become the reply duplicates get. */
   seen: Pending;
-  done: boolean;
+  /** The request's block-wise key (requestKey). */
+  key: string;
+  done?: boolean;
   /** An empty ACK went out: the response must be a separate CON. */
-  acked: boolean;
-  /** Block1 value echoed in the response to a reassembled request, -1 = none. */
-  block1: number;
+  acked?: boolean;
+  /** Block1 value echoed in the response to a reassembled request, when there is one. */
+  block1?: number;
 }
 
 /** Identifies a resource request for block-wise state: method, Uri-Path and Uri-Query bytes. */
 function requestKey(m: CoapMessage): string {
   let key = "" + m.code;
-  for (const o of m.options) {
-    if (o.num !== Coap.URI_PATH && o.num !== Coap.URI_QUERY) continue;
-    key += o.num === Coap.URI_PATH ? "/" : "?";
-    for (let j = 0; j < o.value.length; j++) key += String.fromCharCode(o.value[j]);
-  }
+  // 11 (Uri-Path) and 15 (Uri-Query) differ in bit 2
+  for (const o of m.options) if (o.num === Coap.URI_PATH || o.num === Coap.URI_QUERY) key += (o.num & 4 ? "?" : "/") + String.fromCharCode.apply(null, o.value as any);
   return key;
 }
 
 /** Runs an application callback; its exceptions are logged, never thrown into the protocol. */
-function safely(fn: ((a: any, b?: any, c?: any) => void) | null, a: any, b?: any, c?: any): void {
+function safely(fn: ((a: any, b?: any, c?: any) => void) | null | undefined, a: any, b?: any, c?: any): void {
   try {
     if (fn) fn(a, b, c);
   } catch (e) {
@@ -132,86 +125,89 @@ function safely(fn: ((a: any, b?: any, c?: any) => void) | null, a: any, b?: any
 
 export class CoapEndpoint {
   /** Called with the exchange and ctx. */
-  onRequest: ((exchange: Exchange, ctx?: any) => void) | null = null;
-  onObserveCancel: ((token: Uint8Array) => void) | null = null;
+  onRequest?: ((exchange: Exchange, ctx?: any) => void) | null;
+  onObserveCancel?: ((token: Uint8Array) => void) | null;
 
   p: CoapParams;
   mid: number;
   nextId = 1;
   pending: Pending[] = [];
-  upload: Upload | null = null;
-  rep: Representation | null = null;
-  timer = 0;
-  timerAt = -1;
-  closed = false;
+  upload?: Upload | null;
+  rep?: Representation | null;
+  /** The scheduler timer (undefined or 0: none) and its deadline. */
+  timer?: number;
+  timerAt?: number;
+  closed?: boolean;
   /** Passed to onRequest and to response handlers. */
   ctx: any = null;
 
   constructor(readonly transport: Transport, readonly scheduler: Scheduler, readonly random: () => number, params?: Partial<CoapParams>) {
-    const p: any = {};
-    const given: any = params || {};
-    for (const k in DEFAULTS) p[k] = given[k] !== undefined ? given[k] : (DEFAULTS as any)[k];
-    this.p = p;
-    this.mid = Math.floor(random() * 65536);
+    // the defaults, with the given parameters in their place
+    this.p = Object.assign({
+      ackTimeout: 2000,
+      ackRandomFactor: 1.5,
+      maxRetransmit: 4,
+      exchangeLifetime: 247000,
+      nonLifetime: 145000,
+      blockSzx: 6,
+      maxBodyBytes: 4096,
+    }, params);
+    this.mid = (random() * 65536) | 0;
   }
 
   request(type: number, code: number, options: CoapOption[], payload: Uint8Array | null, onResponse: ResponseHandler): number {
     const id = this.nextId++;
-    if (this.closed) {
-      safely(onResponse, null, "closed", this.ctx);
-      return id;
+    if (this.closed) safely(onResponse, null, "closed", this.ctx);
+    else {
+      const token = new Uint8Array(4);
+      for (let i = 0; i < 4; i++) token[i] = this.random() * 256;
+      const r = add(this, K.QUEUED, 0, token, -1);
+      r.id = id;
+      r.handler = onResponse;
+      r.msg = { type: type === Coap.NON ? Coap.NON : Coap.CON, code: code, mid: 0, token: token, options: options, payload: payload };
+      startNext(this);
+      arm(this);
     }
-    const token = new Uint8Array(4);
-    for (let i = 0; i < 4; i++) token[i] = Math.floor(this.random() * 256);
-    const msg: CoapMessage = { type: type === Coap.NON ? Coap.NON : Coap.CON, code: code, mid: 0, token: token, options: options, payload: payload };
-    const r = add(this, K.QUEUED, 0, token, -1);
-    r.id = id;
-    r.msg = msg;
-    r.handler = onResponse;
-    startNext(this);
-    arm(this);
     return id;
   }
 
   /** Sends a 2.05 notification; onDone(true) on ACK (NON: at once), false on RST, timeout or supersession. */
   notify(token: Uint8Array, options: CoapOption[], payload: Uint8Array | null, confirmable: boolean, onDone?: (ok: boolean) => void): void {
-    const done = onDone || null;
-    if (this.closed) return safely(done, false);
+    if (this.closed) return safely(onDone, false);
+    const t = this.scheduler.now();
     const m: CoapMessage = { type: confirmable ? Coap.CON : Coap.NON, code: Coap.CONTENT, mid: (this.mid = (this.mid + 1) & 0xffff), token: token, options: options, payload: payload };
     let old: Pending | null = null;
-    for (const o of this.pending) if ((o.state === K.CONFIRM || o.state === K.NON_NOTE) && o.token && bytesEqual(o.token, token)) old = o;
-    if (old) remove(this, old);
-    const o = add(this, confirmable ? K.CONFIRM : K.NON_NOTE, m.mid, token, confirmable ? -1 : this.scheduler.now() + this.p.nonLifetime);
+    // notifications are the entries with a token and no response handler
+    for (const o of this.pending) if (!o.handler && o.token && bytesEqual(o.token, token)) old = o;
+    remove(this, old as Pending); // none: indexOf finds no null
+    const o = add(this, confirmable ? K.CONFIRM : K.NON_NOTE, m.mid, token, confirmable ? -1 : t + this.p.nonLifetime);
     send(this, m, confirmable ? o : null);
     if (confirmable) {
-      o.onDone = done;
+      o.onDone = onDone;
       // RFC 7641 4.5.2: a newer CON notification replaces one in flight, keeping its back-off.
       if (old && old.state === K.CONFIRM) {
         o.tries = old.tries;
-        o.timeout = old.timeout;
-        o.due = this.scheduler.now() + o.timeout;
+        o.due = t + (o.timeout = old.timeout);
         safely(old.onDone, false);
       }
-    } else safely(done, true);
+    } else safely(onDone, true);
     arm(this);
   }
 
   /** Entry point for every datagram from the link; never throws. */
   receive(datagram: Uint8Array): void {
     if (this.closed) return;
-    let m: CoapMessage;
+    let m: CoapMessage | null = null;
     try {
-      m = decodeMessage(datagram);
+      dispatch(this, (m = decodeMessage(datagram)));
     } catch (e) {
-      log(Log.LOG_DBG, MOD, "drop: " + (e as Error).message);
-      // A confirmable message with a format error is rejected (RFC 7252 section 4.2).
-      if (datagram.length >= 4 && datagram[0] >> 4 === 4) sendEmpty(this, Coap.RST, (datagram[2] << 8) | datagram[3]);
-      return;
-    }
-    try {
-      dispatch(this, m);
-    } catch (e) {
-      logWrn(MOD, "rx: " + (e as Error).message);
+      if (m) logWrn(MOD, "rx: " + (e as Error).message);
+      else {
+        log(Log.LOG_DBG, MOD, "drop: " + (e as Error).message);
+        // A confirmable message with a format error is rejected (RFC 7252 section 4.2).
+        if (datagram.length >= 4 && datagram[0] >> 4 === 4) sendEmpty(this, Coap.RST, (datagram[2] << 8) | datagram[3]);
+        return;
+      }
     }
     arm(this);
   }
@@ -219,14 +215,14 @@ export class CoapEndpoint {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.scheduler.cancel(this.timer);
+    this.scheduler.cancel(this.timer as number);
     const all = this.pending;
     this.pending = [];
-    this.upload = null;
-    this.rep = null;
+    this.upload = this.rep = null;
+    // onDone is set on CON notifications only
     for (const p of all) {
       if (p.handler) safely(p.handler, null, "closed", this.ctx);
-      else if (p.state === K.CONFIRM) safely(p.onDone, false);
+      else safely(p.onDone, false);
     }
   }
 }
@@ -246,7 +242,7 @@ export function cancelRequest(ep: CoapEndpoint, id: number): void {
 // ---- the pending table ----
 
 function add(ep: CoapEndpoint, state: number, mid: number, token: Uint8Array | null, due: number): Pending {
-  const p: Pending = { state: state, mid: mid, id: 0, token: token, msg: null, bytes: null, due: due, timeout: 0, tries: 0, handler: null, onDone: null, ex: null };
+  const p = { state: state, mid: mid, token: token, due: due, tries: 0 } as Pending;
   ep.pending.push(p);
   return p;
 }
@@ -270,14 +266,17 @@ function send(ep: CoapEndpoint, m: CoapMessage | Uint8Array, o?: Pending | null)
       bytes = encodeMessage(m);
     } catch (e) {
       logWrn(MOD, "encode: " + (e as Error).message);
-      bytes = encodeMessage({ type: m.type, code: Coap.INTERNAL_SERVER_ERROR, mid: m.mid, token: m.token, options: [], payload: null });
+      // the messages sent here are the endpoint's own: m can become the 5.00
+      m.code = Coap.INTERNAL_SERVER_ERROR;
+      m.options = [];
+      m.payload = null;
+      bytes = encodeMessage(m);
     }
   }
   if (o) {
     const p = ep.p;
     o.bytes = bytes;
-    o.timeout = p.ackTimeout * (1 + ep.random() * (p.ackRandomFactor - 1));
-    o.due = ep.scheduler.now() + o.timeout;
+    o.due = ep.scheduler.now() + (o.timeout = p.ackTimeout * (1 + ep.random() * (p.ackRandomFactor - 1)));
   }
   try {
     ep.transport.send(bytes);
@@ -298,7 +297,7 @@ function startNext(ep: CoapEndpoint): void {
     if (r.state === K.SENT) return;
     if (!next && r.state === K.QUEUED) next = r;
   }
-  if (!next || ep.closed) return;
+  if (!next) return; // (a closed endpoint has no entries)
   const msg = next.msg as CoapMessage;
   const p = ep.p;
   msg.mid = next.mid = ep.mid = (ep.mid + 1) & 0xffff;
@@ -314,14 +313,51 @@ function startNext(ep: CoapEndpoint): void {
 function dispatch(ep: CoapEndpoint, m: CoapMessage): void {
   const code = m.code;
   const con = m.type === Coap.CON;
-  if (m.type === Coap.ACK || m.type === Coap.RST) return onReply(ep, m);
+  const t = ep.scheduler.now();
+  const p = ep.p;
+  if (m.type > Coap.NON) {
+    // An ACK or RST to the entry with its MID
+    let o: Pending | null = null;
+    for (const q of ep.pending) {
+      if (q.mid === m.mid && q.state > K.QUEUED && q.state <= K.NON_NOTE) {
+        o = q;
+        break;
+      }
+    }
+    if (!o) return;
+    if (m.type === Coap.RST) {
+      if (o.handler) return finish(ep, o, null, "reset");
+      remove(ep, o);
+      if (o.token) {
+        safely(ep.onObserveCancel, o.token);
+        safely(o.onDone, false);
+      }
+      return;
+    }
+    if (!o.bytes) return; // duplicate or late ACK, or the MID of a NON
+    if (!o.handler) {
+      remove(ep, o);
+      return safely(o.onDone, true);
+    }
+    if (code !== Coap.EMPTY) {
+      if (bytesEqual(m.token, o.token as Uint8Array)) finish(ep, o, m, null);
+      return;
+    }
+    o.state = K.SEPARATE;
+    o.bytes = null;
+    o.due = t + p.exchangeLifetime;
+    return startNext(ep);
+  }
   if (code === Coap.EMPTY) {
     if (con) sendEmpty(ep, Coap.RST, m.mid); // CoAP ping
     return;
   }
   let count = 0;
   let oldest: Pending | null = null;
+  let r: Pending | null = null;
   for (const s of ep.pending) {
+    // a separate response (a response code, 2.xx..5.xx): the request waiting with its token
+    if (code > 63 && code < 192 && s.handler && s.state !== K.QUEUED && bytesEqual(s.token as Uint8Array, m.token)) r = s;
     if (s.state !== K.SEEN) continue;
     if (s.mid === m.mid) {
       // a duplicate: the same reply again
@@ -332,72 +368,31 @@ function dispatch(ep: CoapEndpoint, m: CoapMessage): void {
     count++;
   }
   // Remember the MID; the oldest record goes when DEDUP_SIZE are kept.
-  if (oldest && count >= K.DEDUP_SIZE) {
+  if (count >= K.DEDUP_SIZE) {
     log(Log.LOG_DBG, MOD, "dedup full");
-    remove(ep, oldest);
+    remove(ep, oldest as Pending);
   }
-  const seen = add(ep, K.SEEN, m.mid, null, ep.scheduler.now() + (con ? ep.p.exchangeLifetime : ep.p.nonLifetime));
-  if (code < 32) return onServerRequest(ep, m, seen);
-  let r: Pending | null = null;
-  if (code >= 64 && code < 192) {
-    // a separate response
-    for (const q of ep.pending) if (q.handler && q.state !== K.QUEUED && bytesEqual(q.token as Uint8Array, m.token)) r = q;
-  }
-  if (con) seen.bytes = sendEmpty(ep, r ? Coap.ACK : Coap.RST, m.mid);
-  if (r) finish(ep, r, m, null);
-}
-
-/** An ACK or RST to the entry with its MID. */
-function onReply(ep: CoapEndpoint, m: CoapMessage): void {
-  let o: Pending | null = null;
-  for (const p of ep.pending) {
-    if (p.mid === m.mid && (p.state === K.SENT || p.state === K.CONFIRM || p.state === K.NON_NOTE)) {
-      o = p;
-      break;
-    }
-  }
-  if (!o) return;
-  if (m.type === Coap.RST) {
-    if (o.handler) return finish(ep, o, null, "reset");
-    remove(ep, o);
-    if (o.token) {
-      safely(ep.onObserveCancel, o.token);
-      if (o.state === K.CONFIRM) safely(o.onDone, false);
-    }
+  const seen = add(ep, K.SEEN, m.mid, null, t + (con ? p.exchangeLifetime : p.nonLifetime));
+  if (code > 31) {
+    if (con) seen.bytes = sendEmpty(ep, r ? Coap.ACK : Coap.RST, m.mid);
+    if (r) finish(ep, r, m, null);
     return;
   }
-  if (!o.bytes) return; // duplicate or late ACK, or the MID of a NON
-  if (!o.handler) {
-    remove(ep, o);
-    return safely(o.onDone, true);
-  }
-  if (m.code !== Coap.EMPTY) {
-    if (bytesEqual(m.token, o.token as Uint8Array)) finish(ep, o, m, null);
-    return;
-  }
-  o.state = K.SEPARATE;
-  o.bytes = null;
-  o.due = ep.scheduler.now() + ep.p.exchangeLifetime;
-  startNext(ep);
-}
 
-function finish(ep: CoapEndpoint, r: Pending, response: CoapMessage | null, error: string | null): void {
-  if (!remove(ep, r)) return;
-  safely(r.handler, response, error, ep.ctx);
-  startNext(ep);
-}
-
-// ---- server side ----
-
-function onServerRequest(ep: CoapEndpoint, m: CoapMessage, seen: Pending): void {
-  const ex: ServerExchange = { request: m, respond: respond, ep: ep, seen: seen, done: false, acked: false, block1: -1 };
-  const t = ep.scheduler.now();
-  const max = ep.p.maxBodyBytes;
+  // A request.
   const key = requestKey(m);
-  if (hasUnknownCriticalOption(m)) return ex.respond(Coap.BAD_OPTION);
-  if (getUintOption(m, Coap.BLOCK1) >= 0) {
+  const ex = { request: m, respond: respond, ep: ep, seen: seen, key: key } as ServerExchange;
+  const max = p.maxBodyBytes;
+  const v1 = getUintOption(m, Coap.BLOCK1);
+  // the options but Block1 and Size1 (a reassembled request's), and an unknown critical (odd) option: 4.02
+  const kept: CoapOption[] = [];
+  for (const o of m.options) {
+    if (o.num & 1 && (o.num > 31 || !((Known.CRITICAL >> o.num) & 1))) return ex.respond(Coap.BAD_OPTION);
+    if (o.num !== Coap.BLOCK1 && o.num !== Coap.SIZE1) kept.push(o);
+  }
+  if (v1 >= 0) {
     // Collects one Block1 block; goes on when the body is complete and ex.request holds it.
-    const b = decodeBlock(getUintOption(m, Coap.BLOCK1));
+    const b = decodeBlock(v1);
     if (!b) return ex.respond(Coap.BAD_OPTION);
     const size = 16 << b.szx;
     const offset = b.num * size;
@@ -409,31 +404,26 @@ function onServerRequest(ep: CoapEndpoint, m: CoapMessage, seen: Pending): void 
       ep.upload = null;
       return ex.respond(Coap.REQUEST_ENTITY_TOO_LARGE, [uintOpt(Coap.SIZE1, max)]);
     }
-    if (b.num === 0) up = ep.upload = { key: key, body: new Uint8Array(size1 > 0 ? size1 : size), length: 0, due: 0 };
-    else if (!up || up.key !== key || up.length !== offset || up.due <= t) return ex.respond(Coap.REQUEST_ENTITY_INCOMPLETE);
+    if (b.num === 0) up = ep.upload = { key: key, b: new Uint8Array(size1 > 0 ? size1 : size), n: 0, due: 0 };
+    else if (!up || up.key !== key || up.n !== offset || up.due <= t) return ex.respond(Coap.REQUEST_ENTITY_INCOMPLETE);
     if (b.more && payload.length !== size) {
       ep.upload = null;
       return ex.respond(Coap.BAD_REQUEST);
     }
-    if (need > up.body.length) {
-      const grown = new Uint8Array(Math.min(max, Math.max(need, up.body.length * 2)));
-      grown.set(up.body.subarray(0, up.length));
-      up.body = grown;
-    }
-    up.body.set(payload, offset);
-    up.length = need;
-    up.due = t + ep.p.exchangeLifetime;
-    if (b.more) return ex.respond(Coap.CONTINUE, [uintOpt(Coap.BLOCK1, b.num * 16 + 8 + Math.min(b.szx, ep.p.blockSzx))]);
+    putBytes(up, payload);
+    up.due = t + p.exchangeLifetime;
+    // v1 is num * 16 + 8 (more) + szx here; the reply may ask for smaller blocks
+    if (b.more) return ex.respond(Coap.CONTINUE, [uintOpt(Coap.BLOCK1, v1 - b.szx + Math.min(b.szx, p.blockSzx))]);
     ep.upload = null;
-    const options: CoapOption[] = [];
-    for (const o of m.options) if (o.num !== Coap.BLOCK1 && o.num !== Coap.SIZE1) options.push(o);
-    ex.request = { type: m.type, code: m.code, mid: m.mid, token: m.token, options: options, payload: up.body.subarray(0, up.length) };
-    ex.block1 = b.num * 16 + b.szx;
+    // ex.request is m, now with the whole body (nothing else holds on to m)
+    m.options = kept;
+    m.payload = up.b.subarray(0, up.n);
+    ex.block1 = v1; // the last block: no "more" bit
   }
   const b2 = decodeBlock(getUintOption(m, Coap.BLOCK2));
   const rep = ep.rep;
   if (b2 && b2.num > 0 && rep && rep.key === key) {
-    rep.due = t + ep.p.exchangeLifetime;
+    rep.due = t + p.exchangeLifetime;
     return ex.respond(rep.code, rep.options, rep.payload);
   }
   if (!ep.onRequest) return ex.respond(Coap.NOT_FOUND);
@@ -443,10 +433,16 @@ function onServerRequest(ep: CoapEndpoint, m: CoapMessage, seen: Pending): void 
     logWrn(MOD, "onRequest: " + (e as Error).message);
     ex.respond(Coap.INTERNAL_SERVER_ERROR);
   }
-  if (!ex.done && m.type === Coap.CON) {
+  if (!ex.done && con) {
     // Wait briefly for a piggy-backed response before acknowledging empty.
-    add(ep, K.DEFERRED, m.mid, null, t + ep.p.ackTimeout / 4).ex = ex;
+    add(ep, K.DEFERRED, m.mid, null, t + p.ackTimeout / 4).ex = ex;
   }
+}
+
+function finish(ep: CoapEndpoint, r: Pending, response: CoapMessage | null, error: string | null): void {
+  if (!remove(ep, r)) return;
+  safely(r.handler, response, error, ep.ctx);
+  startNext(ep);
 }
 
 /**
@@ -454,54 +450,53 @@ function onServerRequest(ep: CoapEndpoint, m: CoapMessage, seen: Pending): void 
  * (block 0 without Block2) and kept for the follow-up requests; a block past the end is 4.02.
  */
 function respond(this: ServerExchange, code: number, options?: CoapOption[], payload?: Uint8Array | null): void {
-  const ep = this.ep;
-  if (this.done || ep.closed) return;
-  this.done = true;
-  const req = this.request;
+  const ex = this;
+  const ep = ex.ep;
+  if (ex.done || ep.closed) return;
+  ex.done = true;
+  const req = ex.request;
   const appOptions = options || [];
-  const opts = appOptions.slice(0);
-  if (this.block1 >= 0) opts.push(uintOpt(Coap.BLOCK1, this.block1));
+  const opts = appOptions.slice();
+  if ((ex.block1 as number) >= 0) opts.push(uintOpt(Coap.BLOCK1, ex.block1 as number));
   const m: CoapMessage = { type: Coap.ACK, code: code, mid: req.mid, token: req.token, options: opts, payload: payload || null };
   const b2 = decodeBlock(getUintOption(req, Coap.BLOCK2));
   let szx = ep.p.blockSzx;
   const len = payload ? payload.length : 0;
-  if (payload && (b2 || len > 16 << szx)) {
+  if (len && (b2 || len > 16 << szx)) {
     const offset = b2 ? b2.num * (16 << b2.szx) : 0;
     if (b2 && b2.szx < szx) szx = b2.szx;
     const size = 16 << szx;
     if (offset >= len) {
-      if (offset > 0 && len > 0) {
-        m.code = Coap.BAD_OPTION; // block beyond the end
-        m.payload = null;
-      }
+      m.code = Coap.BAD_OPTION; // block beyond the end
+      m.payload = null;
     } else {
       if (len > size) {
-        ep.rep = { key: requestKey(req), code: code, options: appOptions, payload: payload, due: ep.scheduler.now() + ep.p.exchangeLifetime };
+        ep.rep = { key: ex.key, code: code, options: appOptions, payload: payload!, due: ep.scheduler.now() + ep.p.exchangeLifetime };
       }
       const end = Math.min(offset + size, len);
       opts.push(uintOpt(Coap.BLOCK2, (offset / size) * 16 + (end < len ? 8 : 0) + szx));
       if (offset === 0) opts.push(uintOpt(Coap.SIZE2, len));
-      m.payload = payload.subarray(offset, end);
+      m.payload = payload!.subarray(offset, end);
     }
   }
-  if (req.type !== Coap.CON || this.acked) {
+  if (req.type !== Coap.CON || ex.acked) {
     m.type = req.type;
     m.mid = ep.mid = (ep.mid + 1) & 0xffff;
   }
   const bytes = send(ep, m, m.type === Coap.CON ? add(ep, K.CONFIRM, m.mid, null, -1) : null);
   if (m.type === Coap.ACK) {
-    this.seen.bytes = bytes;
-    for (const d of ep.pending) if (d.ex === this) remove(ep, d);
+    ex.seen.bytes = bytes;
+    for (const d of ep.pending) if (d.ex === ex) remove(ep, d);
   }
   arm(ep);
 }
 
 // ---- the timer ----
 
+// close() cancels the timer: it never fires on a closed endpoint.
 function onTick(ep: CoapEndpoint): void {
   ep.timer = 0;
   ep.timerAt = -1;
-  if (ep.closed) return;
   const t = ep.scheduler.now();
   // Handle every entry whose deadline has passed, one at a time (handlers change the table).
   for (;;) {
@@ -513,10 +508,9 @@ function onTick(ep: CoapEndpoint): void {
       }
     }
     if (!o) break;
-    if (o.bytes && (o.state === K.SENT || o.state === K.CONFIRM) && o.tries < ep.p.maxRetransmit) {
+    if (o.bytes && o.state <= K.CONFIRM && o.tries < ep.p.maxRetransmit) {
       o.tries++;
-      o.timeout *= 2;
-      o.due = t + o.timeout;
+      o.due = t + (o.timeout *= 2);
       send(ep, o.bytes);
     } else if (o.handler) finish(ep, o, null, "timeout");
     else {
@@ -525,7 +519,7 @@ function onTick(ep: CoapEndpoint): void {
       if (ex) {
         ex.acked = true;
         ex.seen.bytes = sendEmpty(ep, Coap.ACK, o.mid);
-      } else if (o.state === K.CONFIRM) safely(o.onDone, false);
+      } else safely(o.onDone, false);
     }
   }
   if (ep.upload && ep.upload.due <= t) ep.upload = null;
@@ -541,8 +535,7 @@ function arm(ep: CoapEndpoint): void {
     if (p.due >= 0 && (at < 0 || p.due < at)) at = p.due;
   }
   if (at === ep.timerAt) return;
-  ep.scheduler.cancel(ep.timer);
-  ep.timer = 0;
+  ep.scheduler.cancel(ep.timer as number);
   ep.timerAt = at;
-  if (at >= 0) ep.timer = ep.scheduler.after(at - ep.scheduler.now(), onTick, ep);
+  ep.timer = at >= 0 ? ep.scheduler.after(at - ep.scheduler.now(), onTick, ep) : 0;
 }

@@ -1,7 +1,7 @@
 // CoAP message model and wire format (RFC 7252 section 3), plus option helpers and the
 // Block1/Block2 option value (RFC 7959). Decoded option values and payloads are views into
 // the datagram (no copy): the datagram must not be reused while the message is in use.
-import { Reader, Writer, fail, putBytes, putNum, readInt, skip, utf8Decode, utf8Encode, written } from "../lib/bytes";
+import { Reader, fail, putBytes, putNum, readInt, skip, utf8Decode, utf8Encode, writer, written } from "../lib/bytes";
 
 // Numeric constants are const enum members throughout the firmware: tsc writes each use as a
 // literal. A module-level const would stay a variable of the bundle's scope, and on the meter
@@ -107,8 +107,14 @@ export interface BlockValue {
   szx: number;
 }
 
-/** Critical (odd) options this stack processes; any other odd option makes a request fail with 4.02. */
-const KNOWN_CRITICAL = [Coap.IF_MATCH, Coap.URI_HOST, Coap.IF_NONE_MATCH, Coap.URI_PORT, Coap.URI_PATH, Coap.URI_QUERY, Coap.ACCEPT, Coap.BLOCK2, Coap.BLOCK1];
+/**
+ * Critical (odd) options this stack processes, one bit each; any other odd option makes a
+ * request fail with 4.02.
+ */
+export const enum Known {
+  CRITICAL = (1 << Coap.IF_MATCH) | (1 << Coap.URI_HOST) | (1 << Coap.IF_NONE_MATCH) | (1 << Coap.URI_PORT) | (1 << Coap.URI_PATH) |
+    (1 << Coap.URI_QUERY) | (1 << Coap.ACCEPT) | (1 << Coap.BLOCK2) | (1 << Coap.BLOCK1),
+}
 
 export const EMPTY_BYTES = new Uint8Array(0);
 
@@ -133,12 +139,12 @@ export function codeToString(code: number): string {
 export function encodeMessage(m: CoapMessage): Uint8Array {
   const tkl = m.token.length;
   const payload = m.payload;
-  if (tkl > 8) fail("token too long");
-  const w: Writer = { b: new Uint8Array(64), n: 0 };
+  if (tkl > 8) fail("bad token");
+  const w = writer();
   putNum(w, ((0x40 | ((m.type & 3) << 4) | tkl) << 24) + m.code * 65536 + (m.mid & 0xffff), 4);
   putBytes(w, m.token);
   // Options in number order; equal numbers keep their relative order (repeatable options).
-  const opts = m.options.slice(0);
+  const opts = m.options.slice();
   for (let i = 1; i < opts.length; i++) {
     const o = opts[i];
     let j = i;
@@ -171,9 +177,8 @@ export function encodeMessage(m: CoapMessage): Uint8Array {
 export function decodeMessage(b: Uint8Array): CoapMessage {
   const tkl = b[0] & 15;
   const code = b[1];
-  if (b.length < 4 || b[0] >> 6 !== 1) fail("bad header");
-  if (tkl > 8 || 4 + tkl > b.length) fail("bad token");
-  if (code === Coap.EMPTY && b.length !== 4) fail("non-empty empty message");
+  // short, version not 1, token too long or truncated, an empty message with more than a header
+  if (b.length < 4 || b[0] >> 6 !== 1 || tkl > 8 || 4 + tkl > b.length || (code === Coap.EMPTY && b.length !== 4)) fail("bad header");
   const m: CoapMessage = {
     type: (b[0] >> 4) & 3,
     code: code,
@@ -182,13 +187,13 @@ export function decodeMessage(b: Uint8Array): CoapMessage {
     options: [],
     payload: null,
   };
-  const r: Reader = { b: b, pos: 4 + tkl, end: b.length, name: "coap" };
+  const r: Reader = { b: b, n: 4 + tkl, end: b.length, name: "coap" };
   let num = 0;
-  while (r.pos < b.length) {
-    const head = b[r.pos++];
+  while (r.n < b.length) {
+    const head = b[r.n++];
     if (head === 0xff) {
-      if (r.pos >= b.length) fail("empty payload after marker");
-      m.payload = b.subarray(r.pos);
+      if (r.n >= b.length) fail("bad payload");
+      m.payload = b.subarray(r.n);
       break;
     }
     // delta, then length: nibble 13 or 14 takes 1 or 2 more bytes, 15 is reserved
@@ -199,7 +204,7 @@ export function decodeMessage(b: Uint8Array): CoapMessage {
       if (n > 12) v[k] = readInt(b, skip(r, n - 12), n - 12, false) + (n < 14 ? 13 : 269);
     }
     num += v[0];
-    m.options.push({ num: num, value: b.subarray(skip(r, v[1]), r.pos) });
+    m.options.push({ num: num, value: b.subarray(skip(r, v[1]), r.n) });
   }
   return m;
 }
@@ -292,7 +297,7 @@ export function setUriPath(m: CoapMessage, path: string): void {
 export function hasUnknownCriticalOption(m: CoapMessage): boolean {
   for (let i = 0; i < m.options.length; i++) {
     const n = m.options[i].num;
-    if (n & 1 && KNOWN_CRITICAL.indexOf(n) < 0) return true;
+    if (n & 1 && (n > 31 || !((Known.CRITICAL >> n) & 1))) return true;
   }
   return false;
 }
@@ -310,7 +315,7 @@ export function encodeBlock(num: number, more: boolean, szx: number): number {
 /** Decodes an option value; null for an absent option (-1), the reserved szx 7 or a value longer than 3 bytes. */
 export function decodeBlock(v: number): BlockValue | null {
   if ((v & 7) === 7 || v > 0xffffff) return null;
-  return { num: Math.floor(v / 16), more: (v & 8) !== 0, szx: v & 7 };
+  return { num: v >> 4, more: !!(v & 8), szx: v & 7 };
 }
 
 export function getBlockOption(m: CoapMessage, num: number): BlockValue | null {

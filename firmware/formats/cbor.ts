@@ -3,7 +3,7 @@
 // (half/single/double on decode, double on encode). Tags and other simple values are rejected.
 
 import {
-  Reader, Writer, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, written,
+  Reader, Writer, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, writer, written,
 } from "../lib/bytes";
 import { isInt } from "./values";
 
@@ -19,45 +19,36 @@ function readItem(r: Reader, depth: number): any {
   const ai = ib & 31;
   let n = 1 << (ai - 24); // bytes of the argument
   if (major === 7) {
-    if (ai === 20 || ai === 21) return ai === 21;
+    if ((ai & 30) === 20) return ai === 21; // false, true
     if (ai === 22) return null;
     if (ai < 25 || ai > 27) fail("cbor: unsupported simple value");
     return readFloat(b, skip(r, n), n);
   }
-  const indefinite = ai === 31 && (major === 4 || major === 5);
+  const indefinite = ai === 31 && (major & 6) === 4; // an array or a map
   if (ai > 27 && !indefinite) fail("cbor: bad additional info");
   n = indefinite ? 0 : ai < 24 ? ai : readInt(b, skip(r, n), n, false);
-  switch (major) {
-    case 0:
-      return n;
-    case 1:
-      return -1 - n;
-    case 2:
-      return new Uint8Array(b.subarray(skip(r, n), r.pos));
-    case 3:
-      return utf8Decode(b.subarray(skip(r, n), r.pos));
-    case 4:
-    case 5: {
-      // every item takes at least one byte: refuse counts the payload cannot hold
-      if (n * (major - 3) > r.end - r.pos) fail("cbor: length past end");
-      const list: any[] = [];
-      const map: any = {};
-      // an indefinite container ends at a break byte (consumed; past the end, readItem throws)
-      for (let k = 0; indefinite ? b[r.pos] !== 0xff || !++r.pos : k < n; k++) {
-        const key = readItem(r, depth + 1);
-        if (major === 4) {
-          list.push(key);
-          continue;
-        }
-        if (typeof key !== "number" && typeof key !== "string") fail("cbor: bad map key");
-        const name = String(key);
-        if (map.hasOwnProperty(name) || name === "__proto__") fail("cbor: duplicate map key");
-        map[name] = readItem(r, depth + 1);
-      }
-      return major === 4 ? list : map;
-    }
+  if (major < 2) return major ? -1 - n : n;
+  if (major < 4) {
+    const s = b.subarray(skip(r, n), r.n);
+    return major > 2 ? utf8Decode(s) : new Uint8Array(s);
   }
-  fail("cbor: unsupported major type " + major);
+  if (major > 5) fail("cbor: unsupported major type " + major);
+  // every item takes at least one byte: refuse counts the payload cannot hold
+  if (n * (major - 3) > r.end - r.n) fail("cbor: length past end");
+  const out: any = major === 4 ? [] : {};
+  // an indefinite container ends at a break byte (consumed; past the end, readItem throws)
+  for (let k = 0; indefinite ? b[r.n] !== 0xff || !++r.n : k < n; k++) {
+    const key = readItem(r, depth + 1);
+    if (major === 4) {
+      out.push(key);
+      continue;
+    }
+    if ("number string".indexOf(typeof key) < 0) fail("cbor: bad map key");
+    const name = String(key);
+    if (out.hasOwnProperty(name) || name === "__proto__") fail("cbor: duplicate map key");
+    out[name] = readItem(r, depth + 1);
+  }
+  return out;
 }
 
 /**
@@ -65,9 +56,9 @@ function readItem(r: Reader, depth: number): any {
  * key -2 reads as "-2"; only integer and text keys are accepted.
  */
 export function decodeCbor(b: Uint8Array): any {
-  const r: Reader = { b: b, pos: 0, end: b.length, name: "cbor" };
+  const r: Reader = { b: b, n: 0, end: b.length, name: "cbor" };
   const v = readItem(r, 0);
-  if (r.pos < r.end) fail("cbor: trailing bytes");
+  if (r.n < r.end) fail("cbor: trailing bytes");
   return v;
 }
 
@@ -79,39 +70,34 @@ function writeHead(w: Writer, major: number, n: number): void {
 
 /**
  * Integers in their shortest form, other numbers as float64; objects as maps keyed by their
- * names, or by keys[name] when keys has one (SenML CBOR's integer labels).
+ * names, or by keys(name) when given (SenML CBOR's integer labels).
  */
-export function writeCbor(w: Writer, v: any, keys?: any): void {
-  if (typeof v === "number") {
+export function writeCbor(w: Writer, v: any, keys?: (name: string) => string | number): void {
+  const t = typeof v;
+  if (t === "number") {
     if (!isInt(v)) {
       putNum(w, 0xfb, 1);
       putNum(w, v, 8, true);
-    } else if (v >= 0) writeHead(w, 0, v);
-    else writeHead(w, 1, -1 - v);
-  } else if (typeof v === "string") {
-    const b = utf8Encode(v);
-    writeHead(w, 3, b.length);
+    } else writeHead(w, v < 0 ? 1 : 0, v < 0 ? -1 - v : v);
+  } else if (t === "boolean" || v === null) putNum(w, v ? 0xf5 : v === null ? 0xf6 : 0xf4, 1);
+  else if (t === "string" || v instanceof Uint8Array) {
+    const b = t === "string" ? utf8Encode(v) : v;
+    writeHead(w, t === "string" ? 3 : 2, b.length);
     putBytes(w, b);
-  } else if (typeof v === "boolean" || v === null) putNum(w, v ? 0xf5 : v === null ? 0xf6 : 0xf4, 1);
-  else if (v instanceof Uint8Array) {
-    writeHead(w, 2, v.length);
-    putBytes(w, v);
-  } else if (Array.isArray(v)) {
-    writeHead(w, 4, v.length);
-    for (let i = 0; i < v.length; i++) writeCbor(w, v[i], keys);
   } else {
-    const names = Object.keys(v);
-    writeHead(w, 5, names.length);
-    for (let i = 0; i < names.length; i++) {
-      const k = names[i];
-      writeCbor(w, keys && keys.hasOwnProperty(k) ? keys[k] : k);
-      writeCbor(w, v[k], keys);
+    // an array, or a map of the object's own names
+    const names = Array.isArray(v) ? null : Object.keys(v);
+    const items = names || v;
+    writeHead(w, names ? 5 : 4, items.length);
+    for (let i = 0; i < items.length; i++) {
+      if (names) writeCbor(w, keys ? keys(names[i]) : names[i]);
+      writeCbor(w, v[names ? names[i] : i], keys);
     }
   }
 }
 
-export function encodeCbor(v: any, keys?: any): Uint8Array {
-  const w: Writer = { b: new Uint8Array(64), n: 0 };
+export function encodeCbor(v: any, keys?: (name: string) => string | number): Uint8Array {
+  const w = writer();
   writeCbor(w, v, keys);
   return written(w);
 }

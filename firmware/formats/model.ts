@@ -60,23 +60,27 @@ export function parsePath(s: string): number[] {
   if (s.length === 1) return path;
   const parts = s.substring(1).split("/");
   if (parts.length > 4) fail("path: too many levels");
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i];
-    let v = 0;
-    if (p.length === 0 || p.length > 5) fail("path: bad segment");
-    for (let k = 0; k < p.length; k++) {
-      const d = p.charCodeAt(k) - 48;
-      if (d < 0 || d > 9) fail("path: non-numeric segment");
-      v = v * 10 + d;
-    }
-    if (v > 65535) fail("path: id above 65535");
-    path.push(v);
+  for (const p of parts) {
+    if (!p || p.length > 5) fail("path: bad segment");
+    if (digitsAt(p, 0, "") < p.length) fail("path: non-numeric segment");
+    if (+p > 65535) fail("path: id above 65535");
+    path.push(+p);
   }
   return path;
 }
 
+/** Past `[one of signs] digits` at s[i] (charAt past the end is "", which indexOf finds), or -1, also for i = -1. */
+export function digitsAt(s: string, i: number, signs: string): number {
+  if (i < 0) return i;
+  if (signs.indexOf(s.charAt(i)) >= 0) i++;
+  let j = i;
+  while ((s.charCodeAt(j) ^ 48) < 10) j++; // '0'..'9'; NaN past the end
+  return j > i ? j : -1;
+}
+
+
 export function pathStartsWith(path: number[], prefix: number[]): boolean {
-  if (path.length < prefix.length) return false;
+  // past the end of path, undefined matches no id
   for (let i = 0; i < prefix.length; i++) if (path[i] !== prefix[i]) return false;
   return true;
 }

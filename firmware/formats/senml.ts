@@ -7,22 +7,25 @@ import { decodeCbor, encodeCbor } from "./cbor";
 import { Entry, ObjLink, TypeLookup, Value, parsePath, pathStartsWith, pathToString, Model } from "./model";
 import { fitsType, parseObjLink, typeFor } from "./values";
 
-// CBOR map key (as decodeCbor spells it) -> SenML label.
-const LABELS: any = {
-  "-1": "bver", "-2": "bn", "-3": "bt", "-4": "bu",
-  "0": "n", "1": "u", "2": "v", "3": "vs", "4": "vb", "6": "t", "7": "ut", "8": "vd", vlo: "vlo",
-};
-const KEYS: any = {};
-for (const k in LABELS) {
-  const n = Number(k);
-  KEYS[LABELS[k]] = n === n ? n : k;
+// The SenML labels by RFC 8428 CBOR key + 4 (-4..8, no label has key 5), then vlo, which has
+// no integer key and stays text; the CBOR keys as decodeCbor spells them; and the first letter
+// of the JS type each label's value must have ("-": accepted and ignored, " ": no such label).
+// vd is bytes in CBOR.
+const LABELS = "bu bt bn bver n u v vs vb _ t ut vd vlo".split(" ");
+const CBOR_KEYS = "-4 -3 -2 -1 0 1 2 3 4 _ 6 7 8 vlo".split(" ");
+const TYPES = "--s-s-nsb --ss";
+const enum L {
+  BN = 2,
+  N = 4,
+  VD = 12,
+  VLO = 13,
 }
 
-/** The JS type each label's value must have ("" = accepted and ignored); vd is bytes in CBOR. */
-const LABEL_TYPES: { [label: string]: string } = {
-  bn: "string", n: "string", vs: "string", vlo: "string", vd: "string", v: "number", vb: "boolean",
-  bt: "", t: "", bver: "", bu: "", u: "", ut: "",
-};
+/** The CBOR map key of a label: its integer key, vlo as text. */
+function cborKey(label: string): string | number {
+  const i = LABELS.indexOf(label);
+  return i < 13 ? i - 4 : label;
+}
 
 /**
  * One record per valued entry. The first record's base name is the longest path prefix shared
@@ -36,9 +39,10 @@ export function encodeSenml(base: number[], entries: Entry[], types: TypeLookup,
     if (!pathStartsWith(p, base)) fail("senml: entry outside " + pathToString(base));
     if (entries[k].value === null) continue;
     if (p.length < 3) fail("senml: value above resource level");
-    if (!prefix) prefix = p.slice(0, p.length - 1);
+    prefix = prefix || p.slice(0, -1);
+    // past the prefix's end its undefined matches no id
     let n = 0;
-    while (n < prefix.length && n < p.length - 1 && prefix[n] === p[n]) n++;
+    while (n < p.length - 1 && prefix[n] === p[n]) n++;
     prefix.length = n;
   }
   const depth = prefix ? prefix.length : 0;
@@ -48,17 +52,14 @@ export function encodeSenml(base: number[], entries: Entry[], types: TypeLookup,
     const v = e.value;
     if (v === null) continue;
     const rec: any = {};
-    if (out.length === 0 && depth > 0) rec.bn = pathToString(prefix as number[]) + "/";
-    rec.n = depth > 0 ? e.path.slice(depth).join("/") : pathToString(e.path);
+    if (!out.length && depth) rec.bn = pathToString(prefix as number[]) + "/";
+    rec.n = (depth ? "" : "/") + e.path.slice(depth).join("/");
     const t = typeFor(types, e.path, v);
-    if (t === Model.T_STRING || t === Model.T_CORELNK) rec.vs = v;
-    else if (t === Model.T_BOOLEAN) rec.vb = v;
-    else if (t === Model.T_OPAQUE) rec.vd = json ? base64urlEncode(v as Uint8Array) : v;
-    else if (t === Model.T_OBJLNK) rec.vlo = (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId;
-    else rec.v = v;
+    rec[t === Model.T_STRING || t === Model.T_CORELNK ? "vs" : t === Model.T_BOOLEAN ? "vb" : t === Model.T_OPAQUE ? "vd" : t === Model.T_OBJLNK ? "vlo" : "v"] =
+      t === Model.T_OPAQUE && json ? base64urlEncode(v as Uint8Array) : t === Model.T_OBJLNK ? (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId : v;
     out.push(rec);
   }
-  return json ? utf8Encode(JSON.stringify(out)) : encodeCbor(out, KEYS);
+  return json ? utf8Encode(JSON.stringify(out)) : encodeCbor(out, cborKey);
 }
 
 function expect(ok: boolean, label: string): void {
@@ -81,22 +82,25 @@ export function decodeSenml(base: number[], payload: Uint8Array, types: TypeLook
   let bn = "";
   for (let k = 0; k < list.length; k++) {
     const rec = list[k];
-    expect(typeof rec === "object" && rec !== null && !Array.isArray(rec) && !(rec instanceof Uint8Array), "record");
+    // a plain object: not null, an array or bytes
+    expect(({} as any).toString.call(rec) === "[object Object]", "record");
     let n = "";
     let value: Value | null = null;
     const keys = Object.keys(rec);
     for (let j = 0; j < keys.length; j++) {
       const key = keys[j];
       const x = rec[key];
-      const label = json ? key : LABELS.hasOwnProperty(key) ? LABELS[key] : "";
-      const want = LABEL_TYPES.hasOwnProperty(label) ? LABEL_TYPES[label] : fail("senml: unknown label " + key);
-      if (!want) continue; // times and units carry nothing for LwM2M
-      expect(label === "vd" && !json ? x instanceof Uint8Array : typeof x === want, label);
-      if (label === "bn") bn = x;
-      else if (label === "n") n = x;
+      const i = (json ? LABELS : CBOR_KEYS).indexOf(key);
+      const label = LABELS[i];
+      const want = TYPES.charAt(i); // "" when i = -1
+      if (want <= " ") fail("senml: unknown label " + key);
+      if (want === "-") continue; // times and units carry nothing for LwM2M
+      expect(i === L.VD && !json ? x instanceof Uint8Array : (typeof x).charAt(0) === want, label);
+      if (i === L.BN) bn = x;
+      else if (i === L.N) n = x;
       else {
         expect(value === null, "record: several values");
-        value = label === "vlo" ? parseObjLink(x) : label === "vd" && json ? base64urlDecode(x) : x;
+        value = i === L.VLO ? parseObjLink(x) : i === L.VD && json ? base64urlDecode(x) : x;
       }
     }
     const path = parsePath(bn + n);

@@ -3,81 +3,62 @@
 // in LwM2M 1.1), and opaque (42, application/octet-stream), one opaque value as raw bytes.
 
 import { fail, utf8Decode, utf8Encode } from "../lib/bytes";
-import { Entry, ObjLink, TypeLookup, Value, pathStartsWith, pathToString, Model } from "./model";
-import { parseDecimal, parseObjLink, typeFor } from "./values";
+import { Entry, ObjLink, TypeLookup, Value, digitsAt, pathToString, Model } from "./model";
+import { parseDecimal, parseObjLink, typeFor, V } from "./values";
+
+/**
+ * The checks both directions share, in this order: base is a resource (instance) path, entries
+ * (when encoding) are exactly one value at base, an opaque format's resource is opaque or of
+ * unknown type. Returns the declared type.
+ */
+function single(base: number[], types: TypeLookup, opaque: boolean, entries?: Entry[]): number {
+  const fmt = opaque ? "opaque" : "text";
+  if (base.length < 3) fail(fmt + ": needs a resource path");
+  const at = pathToString(base);
+  if (entries && (entries.length !== 1 || entries[0].value === null || pathToString(entries[0].path) !== at)) fail(fmt + ": needs exactly one value at " + at);
+  const t = types(base[0], base[2]);
+  if (opaque && t % Model.T_OPAQUE) fail("opaque: resource is not opaque"); // neither T_NONE nor T_OPAQUE
+  return t;
+}
 
 /** The one value at base (a resource or resource instance) as text, or as bytes when opaque. */
 export function encodeSingle(base: number[], entries: Entry[], types: TypeLookup, opaque: boolean): Uint8Array {
-  const fmt = opaque ? "opaque" : "text";
-  const e = entries[0];
-  if (base.length < 3) fail(fmt + ": needs a resource path");
-  if (entries.length !== 1 || e.value === null || e.path.length !== base.length || !pathStartsWith(e.path, base))
-    fail(fmt + ": needs exactly one value at " + pathToString(base));
-  const v = e.value as Value;
+  single(base, types, opaque, entries);
+  const v = entries[0].value as Value;
   if (opaque) {
-    const d = types(base[0], base[2]);
-    if (d !== Model.T_NONE && d !== Model.T_OPAQUE) fail("opaque: resource is not opaque");
     if (!(v instanceof Uint8Array)) fail("opaque: value is not bytes");
-    return v;
+    return v as Uint8Array;
   }
-  const t = typeFor(types, e.path, v);
+  // the entry's path is base
+  const t = typeFor(types, base, v);
   if (t === Model.T_OPAQUE) fail("text: opaque has no text form");
-  return utf8Encode(t === Model.T_BOOLEAN ? (v ? "1" : "0") : t === Model.T_OBJLNK ? (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId : String(v));
-}
-
-function skipDigits(s: string, i: number): number {
-  while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
-  return i;
+  // a boolean as 1 or 0
+  return utf8Encode(t === Model.T_OBJLNK ? (v as ObjLink).objectId + ":" + (v as ObjLink).instanceId : String(t === Model.T_BOOLEAN ? +v : v));
 }
 
 export function decodeSingle(base: number[], payload: Uint8Array, types: TypeLookup, opaque: boolean): Entry[] {
-  if (base.length < 3) fail((opaque ? "opaque" : "text") + ": needs a resource path");
-  const t = types(base[0], base[2]);
+  const t = single(base, types, opaque);
   let v: Value = payload;
-  if (opaque) {
-    if (t !== Model.T_NONE && t !== Model.T_OPAQUE) fail("opaque: resource is not opaque");
-    v = new Uint8Array(payload);
-  } else {
+  if (opaque) v = new Uint8Array(payload);
+  else {
     const s = (v = utf8Decode(payload));
     try {
-      switch (t) {
-        case Model.T_UNSIGNED:
-        case Model.T_INTEGER:
-        case Model.T_TIME:
-          if (t === Model.T_UNSIGNED && s.charAt(0) === "-") fail("negative unsigned");
-          v = parseDecimal(s);
-          break;
-        case Model.T_FLOAT: {
-          // Strict decimal float: -?digits(.digits)?([eE][+-]?digits)?
-          let i = s.charAt(0) === "-" ? 1 : 0;
-          let j = skipDigits(s, i);
-          let ok = j > i;
-          if (s.charAt(j) === ".") {
-            i = j + 1;
-            j = skipDigits(s, i);
-            ok = ok && j > i;
-          }
-          if (s.charAt(j) === "e" || s.charAt(j) === "E") {
-            i = j + 1;
-            if (s.charAt(i) === "+" || s.charAt(i) === "-") i++;
-            j = skipDigits(s, i);
-            ok = ok && j > i;
-          }
-          if (!ok || j !== s.length) fail("bad number");
-          v = parseFloat(s);
-          break;
-        }
-        case Model.T_BOOLEAN:
-          if (s !== "0" && s !== "1") fail("bad boolean");
-          v = s === "1";
-          break;
-        case Model.T_OBJLNK:
-          v = parseObjLink(s);
-          break;
-        case Model.T_OPAQUE:
-          fail("opaque has no text form");
-        // string, core link, or unknown type: the text itself
+      if (t === Model.T_UNSIGNED && s.charAt(0) === "-") fail("negative unsigned");
+      if (t === Model.T_FLOAT) {
+        // Strict decimal float: -?digits(.digits)?([eE][+-]?digits)?
+        const j = digitsAt(s, 0, "-");
+        const k = s.charAt(j) === "." ? digitsAt(s, j + 1, "") : j;
+        const c = s.charAt(k);
+        if ((c === "e" || c === "E" ? digitsAt(s, k + 1, "+-") : k) !== s.length) fail("bad number");
       }
+      if (t === Model.T_BOOLEAN && s !== "0" && s !== "1") fail("bad boolean");
+      if (t === Model.T_OPAQUE) fail("opaque has no text form");
+      // string, core link, or unknown type: the text itself
+      v = (V.INTS >> t) & 1 ? parseDecimal(s)
+        : t === Model.T_FLOAT ? +s
+        : t === Model.T_BOOLEAN ? s === "1"
+        : t === Model.T_OBJLNK ? parseObjLink(s)
+        : s;
     } catch (e) {
       fail("text: " + (e as Error).message);
     }

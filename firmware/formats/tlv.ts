@@ -1,9 +1,9 @@
 // OMA TLV (content-format 11542), LwM2M 1.1 Core section 7.4.3.
 
 import {
-  Reader, Writer, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, written,
+  Reader, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, writer, written,
 } from "../lib/bytes";
-import { Entry, ObjLink, TypeLookup, Value, pathStartsWith, pathToString, Model } from "./model";
+import { Entry, TypeLookup, Value, pathStartsWith, pathToString, Model } from "./model";
 import { typeFor } from "./values";
 
 const enum K {
@@ -13,10 +13,13 @@ const enum K {
   RES = 0xc0,
 }
 
-// Path level an element's identifier sits at, by element type (bits 7-6).
-const LEVEL = [1, 3, 2, 2];
-
-const f32 = new DataView(new ArrayBuffer(4));
+// Small tables as hex digits, read with (TABLE >> (4 * index)) & 15.
+const enum L {
+  /** By element type (bits 7-6): the path level its identifier sits at (1, 3, 2, 2). */
+  LEVELS = 0x2231,
+  /** By base path length (1..4): the depth of its elements' identifiers (1, 2, 2, 3). */
+  DEPTHS = 0x32210,
+}
 
 function comparePaths(a: Entry, b: Entry): number {
   const p = a.path;
@@ -25,32 +28,35 @@ function comparePaths(a: Entry, b: Entry): number {
   return p.length - q.length;
 }
 
-function encodeValue(path: number[], v: Value | null, types: TypeLookup): Uint8Array {
+function encodeValue(path: number[], v: any, types: TypeLookup): Uint8Array {
   if (v === null) fail("tlv: no value for " + pathToString(path));
   const t = typeFor(types, path, v);
-  if (t === Model.T_STRING || t === Model.T_CORELNK) return utf8Encode(v as string);
-  if (t === Model.T_OPAQUE) return v as Uint8Array;
-  const w: Writer = { b: new Uint8Array(8), n: 0 };
-  if (t === Model.T_BOOLEAN) putNum(w, v ? 1 : 0, 1);
-  else if (t === Model.T_OBJLNK) putNum(w, (v as ObjLink).objectId * 65536 + (v as ObjLink).instanceId, 4);
-  else if (t === Model.T_FLOAT) {
-    f32.setFloat32(0, v as number);
-    putNum(w, v as number, f32.getFloat32(0) === v || v !== v ? 4 : 8, true);
-  } else {
-    // the smallest of 1, 2, 4 or 8 bytes that holds v
-    let n = 1;
+  if (t === Model.T_STRING || t === Model.T_CORELNK) return utf8Encode(v);
+  if (t === Model.T_OPAQUE) return v;
+  const w = writer();
+  let n = 1; // a boolean: one byte, 1 or 0
+  if (t === Model.T_OBJLNK) {
+    v = v.objectId * 65536 + v.instanceId;
+    n = 4;
+  } else if (t === Model.T_FLOAT) {
+    // float32 when it holds v exactly
+    putNum(w, v, 4, true);
+    n = readFloat(w.b, 0, 4) === v || v !== v ? 4 : 8;
+    w.n = 0;
+  } else if (t !== Model.T_BOOLEAN) {
+    // the smallest of 1, 2, 4 or 8 bytes that holds the integer v
     for (; n < 8; n *= 2) {
       const lim = Math.pow(2, 8 * n - (t === Model.T_UNSIGNED ? 0 : 1));
-      if ((v as number) < lim && (v as number) >= -lim) break;
+      if (v < lim && v >= -lim) break;
     }
-    putNum(w, v as number, n);
   }
+  putNum(w, v, n, t === Model.T_FLOAT);
   return written(w);
 }
 
 // Encodes sorted entries [from, to) whose ids at `depth` become the elements of this level.
 function encodeLevel(list: Entry[], from: number, to: number, depth: number, types: TypeLookup): Uint8Array {
-  const w: Writer = { b: new Uint8Array(64), n: 0 };
+  const w = writer();
   let i = from;
   while (i < to) {
     const e = list[i];
@@ -63,26 +69,24 @@ function encodeLevel(list: Entry[], from: number, to: number, depth: number, typ
     const id = e.path[depth];
     let j = i + 1;
     while (j < to && list[j].path[depth] === id) j++;
-    let type: number;
+    let type = depth === 1 ? K.OBJ_INST : K.MULTI;
     let body: Uint8Array;
-    if (depth === 1) {
-      type = K.OBJ_INST;
-      body = encodeLevel(list, i, j, 2, types);
-    } else if (depth === 2 && list[j - 1].path.length === 4) {
-      type = K.MULTI;
-      body = encodeLevel(list, i, j, 3, types);
-    } else {
+    // an object instance, or a resource with instances (sorted last among its entries)
+    if (depth === 1 || (depth === 2 && list[j - 1].path.length === 4)) body = encodeLevel(list, i, j, depth + 1, types);
+    else {
       if (j - i > 1) fail("tlv: duplicate entry " + pathToString(e.path));
       // [o,i,r] without a value: a multiple resource with no instances
-      type = depth === 3 ? K.RES_INST : e.value === null ? K.MULTI : K.RES;
+      if (depth === 3) type = K.RES_INST;
+      else if (e.value !== null) type = K.RES;
       body = type === K.MULTI ? new Uint8Array(0) : encodeValue(e.path, e.value, types);
     }
     const len = body.length;
     if (!(id >= 0 && id <= 65535)) fail("tlv: bad identifier");
     if (len > 0xffffff) fail("tlv: value too long");
     const lt = len < 8 ? 0 : len < 0x100 ? 1 : len < 0x10000 ? 2 : 3;
-    putNum(w, type | (id > 255 ? 0x20 : 0) | (lt << 3) | (lt ? 0 : len), 1);
-    putNum(w, id, id > 255 ? 2 : 1);
+    const wide = id > 255 ? 1 : 0; // a 16-bit identifier
+    putNum(w, type | (wide << 5) | (lt << 3) | (lt ? 0 : len), 1);
+    putNum(w, id, wide + 1);
     putNum(w, len, lt);
     putBytes(w, body);
     i = j;
@@ -95,13 +99,13 @@ function encodeLevel(list: Entry[], from: number, to: number, depth: number, typ
  * when entries are resource instances); [o,i,r,ri]: one resource instance.
  */
 export function encodeTlv(base: number[], entries: Entry[], types: TypeLookup): Uint8Array {
-  if (base.length < 1 || base.length > 4) fail("tlv: bad base path");
+  checkBase(base);
   for (let k = 0; k < entries.length; k++) {
     const p = entries[k].path;
     if (p.length < 2 || p.length > 4 || !pathStartsWith(p, base)) fail("tlv: entry outside " + pathToString(base));
   }
   const sorted = entries.slice().sort(comparePaths);
-  return encodeLevel(sorted, 0, sorted.length, base.length === 1 ? 1 : base.length === 4 ? 3 : 2, types);
+  return encodeLevel(sorted, 0, sorted.length, (L.DEPTHS >> (base.length * 4)) & 15, types);
 }
 
 function decodeValue(v: Uint8Array, t: number): Value {
@@ -113,7 +117,7 @@ function decodeValue(v: Uint8Array, t: number): Value {
     case Model.T_INTEGER:
     case Model.T_TIME:
     case Model.T_UNSIGNED:
-      if (n === 0 || n > 8 || n & (n - 1)) fail("tlv: bad integer length");
+      if (n & (n - 1) || !(n & 15)) fail("tlv: bad integer length"); // 1, 2, 4 or 8
       return readInt(v, 0, n, t !== Model.T_UNSIGNED);
     case Model.T_FLOAT:
       if (n !== 4 && n !== 8) fail("tlv: bad float length");
@@ -123,7 +127,7 @@ function decodeValue(v: Uint8Array, t: number): Value {
       return v[0] === 1;
     case Model.T_OBJLNK:
       if (n !== 4) fail("tlv: bad objlnk length");
-      return { objectId: readInt(v, 0, 2, false), instanceId: readInt(v, 2, 2, false) };
+      return { objectId: (v[0] << 8) | v[1], instanceId: (v[2] << 8) | v[3] };
   }
   return new Uint8Array(v); // opaque, or unknown type: the raw bytes
 }
@@ -131,24 +135,25 @@ function decodeValue(v: Uint8Array, t: number): Value {
 // Decodes the elements in b[pos, end) below `parent`. Only the top level may restate the last
 // id of the base path (a wrapper) or omit the instance (Create on /o), so nesting stays <= 3.
 function decodeLevel(b: Uint8Array, pos: number, end: number, parent: number[], top: boolean, out: Entry[], types: TypeLookup): void {
-  const r: Reader = { b: b, pos: pos, end: end, name: "tlv" };
-  while (r.pos < end) {
+  const r: Reader = { b: b, n: pos, end: end, name: "tlv" };
+  while (r.n < end) {
     const t = b[skip(r, 1)];
     const k = t & 0x20 ? 2 : 1;
     const id = readInt(b, skip(r, k), k, false);
     const lt = (t >> 3) & 3;
     const len = lt ? readInt(b, skip(r, lt), lt, false) : t & 7;
-    if (len > end - r.pos) fail("tlv: length past end");
-    const start = r.pos;
-    r.pos += len;
+    if (len > end - r.n) fail("tlv: length past end");
+    const start = r.n;
+    r.n += len;
     const kind = t & 0xc0;
-    const level = LEVEL[kind >> 6];
+    const level = (L.LEVELS >> ((t >> 6) * 4)) & 15;
     let path: number[];
     if (level === parent.length) path = parent.concat([id]);
     else if (top && level === parent.length - 1 && parent[level] === id) path = parent.slice();
     else if (top && level === 2 && parent.length === 1) path = [parent[0], Model.NO_ID, id];
     else fail("tlv: unexpected element at " + pathToString(parent));
-    if (kind === K.OBJ_INST || kind === K.MULTI) {
+    if (!(kind & K.RES_INST)) {
+      // an object instance or a multiple resource: elements inside
       const count = out.length;
       decodeLevel(b, start, start + len, path, false, out, types);
       if (out.length === count) out.push({ path: path, value: null });
@@ -158,8 +163,12 @@ function decodeLevel(b: Uint8Array, pos: number, end: number, parent: number[], 
   }
 }
 
-export function decodeTlv(base: number[], payload: Uint8Array, types: TypeLookup): Entry[] {
+function checkBase(base: number[]): void {
   if (base.length < 1 || base.length > 4) fail("tlv: bad base path");
+}
+
+export function decodeTlv(base: number[], payload: Uint8Array, types: TypeLookup): Entry[] {
+  checkBase(base);
   const out: Entry[] = [];
   decodeLevel(payload, 0, payload.length, base, true, out, types);
   return out;

@@ -2,64 +2,45 @@
 // link text form.
 
 import { fail, Bytes } from "../lib/bytes";
-import { Entry, ObjLink, TypeLookup, Value, pathStartsWith, pathToString, Model } from "./model";
+import { ObjLink, TypeLookup, Value, digitsAt, pathToString, Model } from "./model";
 
 export function isInt(v: unknown): v is number {
-  return typeof v === "number" && Math.floor(v) === v && v <= Bytes.MAX_SAFE && v >= -Bytes.MAX_SAFE;
+  return typeof v === "number" && Math.floor(v) === v && Math.abs(v) <= Bytes.MAX_SAFE;
 }
 
 export function isObjLink(v: unknown): v is ObjLink {
-  const o = v as ObjLink;
-  return typeof v === "object" && v !== null && o.objectId >= 0 && o.objectId <= 65535 && o.instanceId >= 0 && o.instanceId <= 65535 && isInt(o.objectId) && isInt(o.instanceId);
+  const l = v as ObjLink;
+  // x === (x & 0xffff): an integer number 0..65535
+  return !!l && typeof l === "object" && l.objectId === (l.objectId & 0xffff) && l.instanceId === (l.instanceId & 0xffff);
+}
+
+// Integers (T_INTEGER, T_UNSIGNED, T_TIME, bits of INTS) must be exact, unsigned ones not negative.
+export const enum V {
+  INTS = (1 << Model.T_INTEGER) | (1 << Model.T_UNSIGNED) | (1 << Model.T_TIME),
 }
 
 export function fitsType(t: number, v: Value): boolean {
-  switch (t) {
-    case Model.T_STRING:
-    case Model.T_CORELNK:
-      return typeof v === "string";
-    case Model.T_INTEGER:
-    case Model.T_TIME:
-      return isInt(v);
-    case Model.T_UNSIGNED:
-      return isInt(v) && v >= 0;
-    case Model.T_FLOAT:
-      return typeof v === "number";
-    case Model.T_BOOLEAN:
-      return typeof v === "boolean";
-    case Model.T_OPAQUE:
-      return v instanceof Uint8Array;
-    case Model.T_OBJLNK:
-      return isObjLink(v);
-  }
-  return false;
+  return t === Model.T_OPAQUE ? v instanceof Uint8Array
+    : t === Model.T_OBJLNK ? isObjLink(v)
+    // by T_*, the first letter of the JS type the value must have ("-": checked above, or never)
+    : "-snnnb-n-s".charAt(t) === (typeof v).charAt(0) && (!((V.INTS >> t) & 1) || (isInt(v) && (t !== Model.T_UNSIGNED || v >= 0)));
 }
 
 /** The declared type of the resource at path, or one inferred from v; throws when v does not fit. */
 export function typeFor(types: TypeLookup, path: number[], v: Value): number {
   let t = types(path[0], path[2]);
   const js = typeof v;
-  if (t === Model.T_NONE) {
-    t = js === "number" ? (isInt(v) ? Model.T_INTEGER : Model.T_FLOAT) : js === "boolean" ? Model.T_BOOLEAN : js === "string" ? Model.T_STRING
-      : v instanceof Uint8Array ? Model.T_OPAQUE : Model.T_OBJLNK;
-  }
+  // inferred: numbers, then bytes, then by the JS type's first letter (string, boolean, object)
+  if (t === Model.T_NONE) t = js === "number" ? (isInt(v) ? Model.T_INTEGER : Model.T_FLOAT) : v instanceof Uint8Array ? Model.T_OPAQUE : "-s---b--o".indexOf(js.charAt(0));
   if (!fitsType(t, v)) fail("value does not fit the type of " + pathToString(path));
   return t;
 }
 
-/** Strict decimal integer: optional '-', then digits; exact (|v| < 2^53) or throws. */
+/** Strict decimal integer: optional '-', then up to 16 digits; exact (|v| < 2^53) or throws. */
 export function parseDecimal(s: string): number {
-  const neg = s.charAt(0) === "-";
-  let i = neg ? 1 : 0;
-  if (i === s.length || s.length - i > 16) fail("bad integer");
-  let v = 0;
-  for (; i < s.length; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) fail("bad integer");
-    v = v * 10 + d;
-  }
-  if (v > Bytes.MAX_SAFE) fail("bad integer");
-  return neg ? -v : v;
+  const v = +s;
+  if (digitsAt(s, 0, "-") !== s.length || s.length > (s.charAt(0) === "-" ? 17 : 16) || Math.abs(v) > Bytes.MAX_SAFE) fail("bad integer");
+  return v;
 }
 
 /** "o:i"; also the text form of an object link. */

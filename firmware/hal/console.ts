@@ -8,9 +8,7 @@ let lineCtx: any;
 function onConsole(): void {
   let n: number;
   while ((n = __hal.console_read(buf)) > 0) {
-    let s = "";
-    for (let i = 0; i < n; i++) s += String.fromCharCode(buf[i]);
-    lineHandler(s, lineCtx);
+    lineHandler(String.fromCharCode.apply(null, buf.subarray(0, n) as any), lineCtx);
   }
 }
 

@@ -1,5 +1,6 @@
 // Records keyed by 16-bit id; writes between begin and commit land atomically.
 import { ENOENT, ETOOBIG, ECORRUPT, EAUTH } from "./codes";
+import { fail } from "../lib/bytes";
 
 let buf = new Uint8Array(512);
 
@@ -12,10 +13,8 @@ export function storeRead(id: number): Uint8Array | null {
     n = __hal.store_read(id, buf);
   }
   if (n === ENOENT || n === ECORRUPT || n === EAUTH) return null;
-  if (n < 0) throw new Error("store read " + id + ": " + n);
-  const out = new Uint8Array(n);
-  out.set(buf.subarray(0, n));
-  return out;
+  if (n < 0) fail("store read " + id + ": " + n);
+  return new Uint8Array(buf.subarray(0, n));
 }
 
 /** Applies the writes (data) and removes (null) atomically; returns 0 or a HAL error. */

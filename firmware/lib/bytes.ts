@@ -17,19 +17,18 @@ export function utf8Encode(s: string): Uint8Array {
     let n = 0;
     for (let i = 0; i < s.length; i++) {
       let c = s.charCodeAt(i);
-      if (c >= 0xd800 && c < 0xe000) {
+      if (c >> 11 === 27) {
+        // a surrogate: a pair makes one code point, a lone one becomes U+FFFD
         const d = s.charCodeAt(i + 1);
-        if (c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        if (c < 0xdc00 && d >> 10 === 55) {
+          c = (c << 10) + d - 0x35fdc00; // 0x10000 + (c - 0xd800) * 1024 + (d - 0xdc00)
           i++;
-        } else {
-          c = 0xfffd; // lone surrogate
-        }
+        } else c = 0xfffd;
       }
       const k = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
       if (out) {
-        out[n] = k ? ((0xff80 >> k) & 0xff) | (c >> (6 * k)) : c;
-        for (let j = 1; j <= k; j++) out[n + j] = 0x80 | ((c >> (6 * (k - j))) & 63);
+        for (let j = k; j > 0; j--, c >>= 6) out[n + j] = 0x80 | (c & 63);
+        out[n] = (0xf0e0c000 >> (8 * k)) | c; // the lead byte's marker bits (none for ASCII)
       }
       n += k + 1;
     }
@@ -43,29 +42,24 @@ export function utf8Encode(s: string): Uint8Array {
 export function utf8Decode(b: Uint8Array): string {
   let out = "";
   let units: number[] = [];
-  let i = 0;
-  while (i < b.length) {
+  for (let i = 0; i < b.length; ) {
     let c = b[i++];
-    if (c >= 0x80) {
-      const n = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0; // continuation bytes
-      if (i + n > b.length) fail("utf8: truncated");
-      c &= 0x3f >> n;
-      for (let k = 0; k < n; k++) {
-        const x = b[i++];
-        if ((x & 0xc0) !== 0x80) c = -1;
-        c = (c << 6) | (x & 63);
-      }
+    if (c > 127) {
+      const n = c > 239 ? 3 : c > 223 ? 2 : c > 191 ? 1 : 0; // continuation bytes
+      c &= 63 >> n;
+      // past the end b[i] is undefined: not a continuation byte either
+      for (let k = 0; k < n; k++) c = (b[i] & 0xc0) === 0x80 ? (c << 6) | (b[i++] & 63) : -1;
       // stray continuation, bad continuation, overlong form, surrogate, above U+10FFFF
-      if (n === 0 || c < (n === 1 ? 0x80 : n === 2 ? 0x800 : 0x10000) || c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
-        fail("utf8: invalid sequence");
-      if (c >= 0x10000) {
+      // (the shortest form of n continuation bytes starts at 1 << 7, 11 or 16)
+      if (!n || c < 1 << (n * 4.5 + 2.5) || c > 0x10ffff || c >> 11 === 27) fail("utf8: invalid sequence");
+      if (c > 0xffff) {
         c -= 0x10000;
         units.push(0xd800 + (c >> 10));
         c = 0xdc00 + (c & 1023);
       }
     }
     units.push(c);
-    if (units.length >= 512) {
+    if (units.length > 511) {
       out += String.fromCharCode.apply(null, units);
       units = [];
     }
@@ -73,22 +67,20 @@ export function utf8Decode(b: Uint8Array): string {
   return out + String.fromCharCode.apply(null, units);
 }
 
-const HEX = "0123456789abcdef";
-
 export function hex(b: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < b.length; i++) s += HEX.charAt(b[i] >> 4) + HEX.charAt(b[i] & 15);
+  for (let i = 0; i < b.length; i++) s += (b[i] | 256).toString(16).substring(1);
   return s;
 }
 
 /** Parses hex digits, either case; spaces are skipped so vectors can be written grouped. */
 export function unhex(s: string): Uint8Array {
-  s = s.split(" ").join("").toLowerCase();
+  s = s.split(" ").join("");
   if (s.length & 1) fail("hex: odd length");
   const out = new Uint8Array(s.length >> 1);
   for (let i = 0; i < s.length; i++) {
-    const d = HEX.indexOf(s.charAt(i));
-    if (d < 0) fail("hex: invalid digit");
+    const d = parseInt(s.charAt(i), 16); // NaN unless a hex digit, either case
+    if (!(d >= 0)) fail("hex: invalid digit");
     out[i >> 1] |= i & 1 ? d : d << 4;
   }
   return out;
@@ -99,32 +91,30 @@ export const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 /** base64url (RFC 4648 section 5) without padding, as SenML vd uses. */
 export function base64urlEncode(b: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < b.length; i += 3) {
-    const n = (b[i] << 16) | ((i + 1 < b.length ? b[i + 1] : 0) << 8) | (i + 2 < b.length ? b[i + 2] : 0);
-    const chars = Math.min(4, b.length - i + 1);
-    for (let k = 0; k < chars; k++) s += B64.charAt((n >> (18 - 6 * k)) & 63);
+  let acc = 0; // only its low bits count
+  let bits = 0;
+  for (let i = 0; i < b.length; i++) {
+    acc = (acc << 8) | b[i];
+    for (bits += 8; bits > 5; ) s += B64.charAt((acc >> (bits -= 6)) & 63);
   }
-  return s;
+  // the last bits, padded with zeros
+  return bits ? s + B64.charAt((acc << (6 - bits)) & 63) : s;
 }
 
 /** Accepts base64url with or without trailing '=' padding. */
 export function base64urlDecode(s: string): Uint8Array {
   let end = s.length;
-  while (end > 0 && s.charAt(end - 1) === "=") end--;
+  while (s.charAt(end - 1) === "=") end--; // charAt(-1) is ""
   if (end % 4 === 1 || s.length - end > 2) fail("base64: bad length");
   const out = new Uint8Array((end * 3) >> 2);
   let acc = 0;
-  let bits = 0;
   let n = 0;
   for (let i = 0; i < end; i++) {
     const d = B64.indexOf(s.charAt(i));
     if (d < 0) fail("base64: invalid character");
-    acc = ((acc << 6) | d) & 0xffffff;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = acc >> bits;
-    }
+    acc = (acc << 6) | d; // only its low 12 bits are read
+    // each character after the first of a group of 4 completes a byte
+    if (i & 3) out[n++] = acc >> (6 - 2 * (i & 3));
   }
   return out;
 }
@@ -159,7 +149,7 @@ export function copyBytes(b: Uint8Array): Uint8Array {
 export function readInt(b: Uint8Array, off: number, n: number, signed: boolean): number {
   let v = signed ? (b[off] ^ 0x80) - 0x80 : b[off];
   for (let i = 1; i < n; i++) v = v * 256 + b[off + i];
-  if (v > Bytes.MAX_SAFE || v < -Bytes.MAX_SAFE) fail("integer exceeds 2^53");
+  if (Math.abs(v) > Bytes.MAX_SAFE) fail("integer exceeds 2^53");
   return v;
 }
 
@@ -169,11 +159,11 @@ export function readFloat(b: Uint8Array, off: number, n: number): number {
     const h = (b[off] << 8) | b[off + 1];
     const e = (h >> 10) & 31;
     const m = h & 1023;
-    const v = e === 0 ? m * Math.pow(2, -24) : e === 31 ? (m ? Number.NaN : Number.POSITIVE_INFINITY) : (m + 1024) * Math.pow(2, e - 25);
+    // subnormal (e = 0): m * 2^-24; normal: (1024 + m) * 2^(e - 25)
+    const v = e === 31 ? (m ? 0 / 0 : 1 / 0) : (e ? m + 1024 : m) * Math.pow(2, (e || 1) - 25);
     return h & 0x8000 ? -v : v;
   }
-  const dv = new DataView(b.buffer, b.byteOffset + off, n);
-  return n === 4 ? dv.getFloat32(0) : dv.getFloat64(0);
+  return new DataView(b.buffer, b.byteOffset + off, n)[n === 4 ? "getFloat32" : "getFloat64"](0);
 }
 
 /** A growable byte buffer: put* append, written() gives the bytes at their exact size. */
@@ -182,12 +172,18 @@ export interface Writer {
   n: number;
 }
 
+/** An empty writer (it grows as needed). */
+export function writer(): Writer {
+  return { b: new Uint8Array(64), n: 0 };
+}
+
 /** Makes room for k more bytes; returns where they go. */
 function grow(w: Writer, k: number): number {
   const need = w.n + k;
   if (need > w.b.length) {
-    const grown = new Uint8Array(need * 2);
-    grown.set(w.b.subarray(0, w.n));
+    // doubling: a buffer that starts at a power of two stays one
+    const grown = new Uint8Array(Math.max(need, w.b.length * 2));
+    grown.set(w.b); // the bytes past n are overwritten before they count
     w.b = grown;
   }
   w.n = need;
@@ -197,16 +193,9 @@ function grow(w: Writer, k: number): number {
 /** k bytes big-endian: an IEEE 754 float (k = 4 or 8) when float, else two's complement (exact up to 2^53). */
 export function putNum(w: Writer, v: number, k: number, float?: boolean): void {
   const p = grow(w, k);
-  if (float) {
-    const dv = new DataView(w.b.buffer, w.b.byteOffset + p, k);
-    if (k === 4) dv.setFloat32(0, v);
-    else dv.setFloat64(0, v);
-    return;
-  }
-  for (let i = k - 1; i >= 0; i--) {
-    w.b[p + i] = ((v % 256) + 256) % 256;
-    v = Math.floor(v / 256);
-  }
+  if (float) return new DataView(w.b.buffer, w.b.byteOffset + p, k)[k === 4 ? "setFloat32" : "setFloat64"](0, v);
+  // a typed array keeps an integer modulo 256, two's complement for negative ones
+  for (let i = k - 1; i >= 0; i--, v = Math.floor(v / 256)) w.b[p + i] = v;
 }
 
 export function putBytes(w: Writer, b: ArrayLike<number>): void {
@@ -219,17 +208,17 @@ export function written(w: Writer): Uint8Array {
   return new Uint8Array(w.b.subarray(0, w.n));
 }
 
-/** A bounds-checked cursor over b[pos, end); name prefixes the "truncated" error. */
+/** A bounds-checked cursor over b[n, end) (n as in Writer); name prefixes the "truncated" error. */
 export interface Reader {
   b: Uint8Array;
-  pos: number;
+  n: number;
   end: number;
   name: string;
 }
 
 /** Advances over n bytes and returns where they start; throws "<name>: truncated" past the end. */
 export function skip(r: Reader, n: number): number {
-  if (n > r.end - r.pos) fail(r.name + ": truncated");
-  r.pos += n;
-  return r.pos - n;
+  if (n > r.end - r.n) fail(r.name + ": truncated");
+  r.n += n;
+  return r.n - n;
 }

@@ -13,6 +13,7 @@ interface Timer {
 }
 
 export class Scheduler {
+  /** Sorted by deadline; equal deadlines keep the order they were set in. */
   private timers: Timer[] = [];
   private nextId = 1;
 
@@ -24,29 +25,26 @@ export class Scheduler {
 
   /** Runs fn(arg) once after delay ms; returns an id for cancel(). */
   after<T>(delay: number, fn: (arg: T) => void, arg?: T): number {
-    const timer: Timer = { id: this.nextId++, at: this.clock.now() + (delay > 0 ? delay : 0), fn: fn, arg: arg };
-    let i = this.timers.length;
-    while (i > 0 && this.timers[i - 1].at > timer.at) i--;
-    this.timers.splice(i, 0, timer);
-    return timer.id;
+    const t = this.timers;
+    const at = this.now() + (delay > 0 ? delay : 0);
+    let i = t.length;
+    while (i && t[i - 1].at > at) i--;
+    t.splice(i, 0, { id: this.nextId, at: at, fn: fn, arg: arg });
+    return this.nextId++;
   }
 
   cancel(id: number): void {
-    for (let i = 0; i < this.timers.length; i++) {
-      if (this.timers[i].id === id) {
-        this.timers.splice(i, 1);
-        return;
-      }
-    }
+    const t = this.timers;
+    for (let i = 0; i < t.length; i++) if (t[i].id === id) return void t.splice(i, 1);
   }
 
   /** Fires every timer that is due; returns how many fired. */
   run(): number {
+    const t = this.timers;
+    const now = this.now();
     let fired = 0;
-    const now = this.clock.now();
-    while (this.timers.length > 0 && this.timers[0].at <= now) {
-      const timer = this.timers.shift() as Timer;
-      fired++;
+    for (let timer: Timer; t[0] && t[0].at <= now; fired++) {
+      timer = t.shift() as Timer;
       timer.fn(timer.arg);
     }
     return fired;
@@ -54,8 +52,7 @@ export class Scheduler {
 
   /** Milliseconds until the earliest timer, -1 when none is pending. */
   nextDelay(): number {
-    if (this.timers.length === 0) return -1;
-    const delay = this.timers[0].at - this.clock.now();
-    return delay > 0 ? delay : 0;
+    const t = this.timers;
+    return t[0] ? Math.max(t[0].at - this.now(), 0) : -1;
   }
 }

@@ -138,11 +138,11 @@ describe("Writer / Reader / misc", () => {
     expect(hexOf(out.subarray(100))).toBe("1234deadbeef0102");
   });
   it("skip checks bounds against the reader's window", () => {
-    const r: Reader = { b: bin("0102030405"), pos: 1, end: 4, name: "x" };
+    const r: Reader = { b: bin("0102030405"), n: 1, end: 4, name: "x" };
     expect(r.b[skip(r, 1)]).toBe(2);
     expect(readInt(r.b, skip(r, 2), 2, false)).toBe(0x0304);
     expect(() => skip(r, 1)).toThrow("x: truncated");
-    expect(() => skip({ b: bin("01"), pos: 0, end: 1, name: "y" }, 2)).toThrow("y: truncated");
+    expect(() => skip({ b: bin("01"), n: 0, end: 1, name: "y" }, 2)).toThrow("y: truncated");
   });
   it("concat, equal, copy", () => {
     const a = bin("0102");
