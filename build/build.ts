@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { boardNames, loadBoard, type Board } from "./boards.ts";
-import { bundleFirmware, compileFirmware, writeAppImage } from "./firmware.ts";
+import { bundleFirmware, compileFirmware, firmwareImages, writeAppImage } from "./firmware.ts";
 import { checkBoundary, root, writeBoundary } from "./gen-boundary.ts";
 
 export interface BuildContext { root: string; board: Board; outDir: string; genDir: string }
@@ -36,19 +36,17 @@ export async function buildBoard(name: string, opts: { app?: "bytecode" | "sourc
   }
   step(`${name}: compiling firmware (tsc, ES5, engine lib)`);
   compileFirmware();
-  const appJs = await bundleFirmware(board, ctx.outDir);
-  const source = readFileSync(appJs);
+  await bundleFirmware(board, ctx.outDir);
+  const images = firmwareImages(ctx.outDir);
   const format = opts.app ?? board.js.app;
-  step(`${name}: bundle ${source.length} bytes minified`);
+  const sizes = images.map((f) => readFileSync(f).length);
+  step(`${name}: bundle ${sizes.reduce((a, b) => a + b)} bytes minified (resident ${sizes[0]}, overlays ${sizes.slice(1).join(" + ") || "none"})`);
   const { writeBoardConfig } = await import("./cbuild.ts");
   writeBoardConfig(board, ctx.genDir);
-  if (format === "bytecode") {
-    const bytecode = await dumpBytecode(appJs);
-    step(`${name}: bytecode ${bytecode.length} bytes`);
-    writeAppImage(ctx.genDir, bytecode, true);
-  } else {
-    writeAppImage(ctx.genDir, source, false);
-  }
+  const blobs: Buffer[] = [];
+  for (const f of images) blobs.push(format === "bytecode" ? await dumpBytecode(f) : readFileSync(f));
+  if (format === "bytecode") step(`${name}: bytecode ${blobs.reduce((n, b) => n + b.length, 0)} bytes (resident ${blobs[0].length})`);
+  writeAppImage(ctx.genDir, blobs[0], format === "bytecode", blobs.slice(1));
   step(`${name}: compiling C (${board.toolchain})`);
   const tc = await toolchain(board);
   await tc.compileBoard(ctx);

@@ -16,6 +16,9 @@ export interface Boundary {
   events: Record<string, number>;
   entry: { name: string; doc: string; args: [string, ArgKind][] };
   capabilities: Record<string, Capability>;
+  /** Functions of the engine binding itself (hal/engine), not of a HAL capability: each is
+   * `duk_ret_t engine_<name>(duk_context *)`, declared in engine_binding.h. */
+  engine: HalFunction[];
 }
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -93,6 +96,7 @@ function bindingTable(b: Boundary): string {
       entries.push(`    { "${jsName}", js_${f.name}, ${f.args.length} },`);
     }
   }
+  for (const f of b.engine) entries.push(`    { "${f.name}", engine_${f.name}, ${f.args.length} },`);
   out.push("const duk_function_list_entry engine_hal_functions[] = {", ...entries, "    { NULL, NULL, 0 }", "};", "");
   out.push("const engine_constant engine_hal_constants[] = {");
   for (const [k, v] of Object.entries({ ...b.errors, ...b.events })) out.push(`    { "${k.replace(/^HAL_/, "")}", ${v} },`);
@@ -122,6 +126,10 @@ function typings(b: Boundary): string {
       const params = f.args.map(([n, k]) => `${n}: ${tsKind(k)}`).join(", ");
       out.push(`  ${f.name.replace(/^hal_/, "")}(${params}): number;`);
     }
+  }
+  for (const f of b.engine) {
+    if (f.doc) out.push(`  /** ${f.doc} */`);
+    out.push(`  ${f.name}(${f.args.map(([n, k]) => `${n}: ${tsKind(k)}`).join(", ")}): number;`);
   }
   out.push(`  /** ${b.entry.doc} */`);
   out.push(`  ${b.entry.name}?: (${b.entry.args.map(([n, k]) => `${n}: ${tsKind(k)}`).join(", ")}) => void;`);

@@ -3,16 +3,23 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadBoard } from "./boards.ts";
-import { bundleFirmware, compileFirmware } from "./firmware.ts";
+import { bundleBytes, bundleFirmware, compileFirmware } from "./firmware.ts";
+import { OVERLAYS } from "./overlays.ts";
 import { root } from "./gen-boundary.ts";
+import { BUDGETS } from "./budgets.ts";
 
 compileFirmware();
 const out = join(root, "out/size");
 const result = await bundleFirmware(loadBoard("host"), out, { metafile: true });
-const total = readFileSync(result).length;
-const meta = JSON.parse(readFileSync(join(out, "meta.json"), "utf8"));
-const inputs = Object.entries((Object.values(meta.outputs)[0] as any).inputs as Record<string, { bytesInOutput: number }>)
-  .map(([path, v]) => [path.replace(/^out\/firmware-js\//, ""), v.bytesInOutput] as [string, number])
-  .sort((a, b) => b[1] - a[1]);
-for (const [path, bytes] of inputs) console.log(`${String(bytes).padStart(7)}  ${path}`);
-console.log(`${String(total).padStart(7)}  total minified bundle (budget 49152)`);
+const total = bundleBytes(out);
+const metas = ["meta.json", ...OVERLAYS.map((o) => `meta-ovl${o.index}.json`)];
+metas.forEach((name, i) => {
+  const meta = JSON.parse(readFileSync(join(out, name), "utf8"));
+  const inputs = Object.entries((Object.values(meta.outputs)[0] as any).inputs as Record<string, { bytesInOutput: number }>)
+    .map(([path, v]) => [path.replace(/^out\/firmware-js\//, ""), v.bytesInOutput] as [string, number])
+    .filter(([, bytes]) => bytes > 0)
+    .sort((a, b) => b[1] - a[1]);
+  console.log(i === 0 ? `resident (${readFileSync(result).length} B):` : `overlay ${OVERLAYS[i - 1].module} (${readFileSync(join(out, `ovl${i - 1}.js`)).length} B):`);
+  for (const [path, bytes] of inputs) console.log(`${String(bytes).padStart(7)}  ${path}`);
+});
+console.log(`${String(total).padStart(7)}  total minified bundle, resident + overlays (budget ${BUDGETS.bundleBytes})`);

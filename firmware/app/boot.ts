@@ -14,7 +14,7 @@ import { Registry } from "../lwm2m/registry";
 import { securityDef, bootstrapAccount } from "../lwm2m/objects/security";
 import { serverDef, Srv } from "../lwm2m/objects/server";
 import { addDevice, deviceDef, deviceTimeWritten } from "../lwm2m/objects/device";
-import { bootstrapInit, startBootstrap } from "../lwm2m/bootstrap";
+import { bootstrapInit, startBootstrap, armAccountTimeout } from "../lwm2m/bootstrap";
 import { registrationInit, startAll, stopAll, updateSoon, deregisterAll } from "../lwm2m/registration";
 import { dmInit, dmChanged } from "../lwm2m/dm";
 import { loadConfig, loadEndpoint } from "../lwm2m/persist";
@@ -105,7 +105,7 @@ export function startFirmware(logLevel?: number): App {
   } else if (startAll() === 0) {
     logInf("app", "no management server, bootstrapping");
     startBootstrap();
-  }
+  } else armAccountTimeout();
   logInf("app", "meter-fw " + VERSION + " board=" + BOARD_NAME + " ready");
   pump();
   return app;

@@ -41,6 +41,8 @@ interface NativeHal {
   /** 0 = bytes in use, 1 = peak, 2 = pool size */
   sys_heap(which: number): number;
   log_write(level: number, text: string): number;
+  /** loads and runs firmware overlay image <index> (build/overlays.ts), which leaves its exports in the global __ovl_exports; -1 collects the heap of released overlays */
+  overlay_load(index: number): number;
   /** Set by the firmware on the __hal object; the C main loop calls it once per event drained from the ring. */
   dispatch?: (kind: number, handle: number, arg: number) => void;
 }

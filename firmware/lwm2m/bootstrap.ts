@@ -11,7 +11,7 @@ import { random } from "../hal/rng";
 import { Registry, ObjectStore, Reg } from "./registry";
 import { Conn, openConn, connRequest, closeConn, uintOpt } from "./conn";
 import { requestPath, decodeRequest, respondRead, respondLinks } from "./content";
-import { saveConfig } from "./persist";
+import { saveConfig, loadFlags, Flag } from "./persist";
 import { validateConfig } from "./validate";
 import { Txn, secureKeys } from "./credentials";
 import { bootstrapAccount, purge, Sec } from "./objects/security";
@@ -28,8 +28,12 @@ const enum K {
   BACKOFF_CAP = 86400000,
 }
 
-/** Names of the states, for status. */
-export const BS_STATES = ["idle", "waiting", "requesting", "in session", "done"];
+const BS_STATES = ["idle", "waiting", "requesting", "in session", "done"];
+
+/** The state's name, for status. */
+export function bootstrapState(): string {
+  return BS_STATES[state];
+}
 
 const MOD = "bootstrap";
 
@@ -40,7 +44,7 @@ let app: { endpoint: string };
 /** Called after a committed Finish. */
 /** Starts registration with the configured servers; returns how many it started. */
 let onDone: () => number;
-export let state = K.IDLE;
+let state = K.IDLE;
 /** Failed attempts since the last success; drives the backoff. */
 let failures = 0;
 let conn: Conn | null = null;
@@ -98,6 +102,9 @@ function attempt(): void {
   }
   uri = reg.str(0, bs, Sec.SEC_URI);
   staged = reg.stage([0, 1, 2]);
+  // The "wipe" reading of a re-bootstrap: nothing of the old server accounts is offered to
+  // the bootstrap server; by default it keeps them unless the server deletes them.
+  if (loadFlags() & Flag.WIPE_ON_REBOOTSTRAP) for (const o of staged.objs) purge(staged, o.def.id);
   state = K.REQUEST;
   conn = openConn(sched, uri, 1 /* BS_CREDENTIAL */, null, sendRequest, command);
   if (!conn) fail("cannot reach " + uri);
@@ -244,4 +251,30 @@ function finish(ex: Exchange, s: Registry): void {
   failures = 0;
   sched.after(30000, closeLingering);
   onDone();
+  armAccountTimeout();
+}
+
+let accountTimer = 0;
+
+/** Bootstrap-Server Account Timeout (/0/x/12): the account is purged that many seconds after
+ * a successful bootstrap (or, for a meter already configured, after start-up). */
+export function armAccountTimeout(): void {
+  const bs = bootstrapAccount(reg);
+  const t = bs < 0 ? 0 : reg.num(0, bs, Sec.SEC_BS_TIMEOUT, 0);
+  sched.cancel(accountTimer);
+  if (t > 0) accountTimer = sched.after(t * 1000, purgeAccount);
+}
+
+function purgeAccount(): void {
+  const bs = bootstrapAccount(reg);
+  if (bs < 0 || state === K.REQUEST || state === K.SESSION) return;
+  const s = reg.stage([0, 1, 2]);
+  s.remove(0, bs);
+  const t: Txn = [[], []];
+  secureKeys(s, reg, t);
+  const rc = saveConfig(s, t[0], t[1]);
+  if (rc < 0) return logWrn(MOD, "purging the bootstrap account failed (" + rc + ")");
+  reg.adopt(s);
+  __hal.store_scrub();
+  logInf(MOD, "bootstrap account purged (account timeout /0/" + bs + "/12)");
 }

@@ -10,6 +10,12 @@ import { Registry, Reg } from "./registry";
 export const enum Persist {
   REC_INDEX = 0x7f00,
   REC_ENDPOINT = 0x7f01,
+  REC_FLAGS = 0x7f02,
+}
+
+/** Bits of the meter's settings record. */
+export const enum Flag {
+  WIPE_ON_REBOOTSTRAP = 1,
 }
 
 const CONFIG_OBJECTS = [0, 1, 2];
@@ -96,4 +102,14 @@ export function loadEndpoint(): string {
 
 export function saveEndpoint(name: string): number {
   return storeCommit([Persist.REC_ENDPOINT], [utf8Encode(name)]);
+}
+
+/** The settings bits (Flag), 0 when never set. */
+export function loadFlags(): number {
+  const b = storeRead(Persist.REC_FLAGS);
+  return b && b.length === 1 ? b[0] : 0;
+}
+
+export function saveFlags(flags: number): number {
+  return storeCommit([Persist.REC_FLAGS], [new Uint8Array([flags])]);
 }

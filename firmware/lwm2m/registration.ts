@@ -18,10 +18,11 @@ const enum K {
   REGISTERED = 2,
   UPDATING = 3,
   FAILED = 4,
+  QUEUED = 5, // waits for the servers before it in Registration Priority Order (/1/x/13)
 }
 
 /** Names of the states, for status. */
-export const REG_STATES = ["idle", "registering", "registered", "updating", "failed"];
+export const REG_STATES = ["idle", "registering", "registered", "updating", "failed", "queued"];
 const MOD = "registration";
 
 export interface Session {
@@ -39,6 +40,8 @@ export interface Session {
   sentLifetime: number;
   sentBinding: string;
   objectsChanged: boolean;
+  /** In Registration Priority Order: its first success or failure decides on the next one. */
+  gate: boolean;
 }
 
 let reg: Registry;
@@ -87,12 +90,24 @@ export function startAll(): number {
     if (sec < 0) continue;
     const s: Session = {
       ssid: ssid, srvIid: inst.id, secIid: sec, uri: reg.str(0, sec, Sec.SEC_URI), state: K.IDLE, conn: null, loc: [],
-      tries: 0, seqs: 0, timer: 0, sentLifetime: 0, sentBinding: "", objectsChanged: false,
+      tries: 0, seqs: 0, timer: 0, sentLifetime: 0, sentBinding: "", objectsChanged: false, gate: false,
     };
     sessions.push(s);
-    later(s, setting(s, Srv.SRV_INITIAL_DELAY, 0));
+    if (setting(s, Srv.SRV_PRIORITY, -1) < 0) later(s, setting(s, Srv.SRV_INITIAL_DELAY, 0));
+    else s.state = K.QUEUED;
   }
+  startNext();
   return sessions.length;
+}
+
+/** Starts the queued server first in Registration Priority Order. */
+function startNext(): void {
+  let n: Session | null = null;
+  for (const x of sessions) if (x.state === K.QUEUED && (!n || setting(x, Srv.SRV_PRIORITY, 0) < setting(n, Srv.SRV_PRIORITY, 0))) n = x;
+  if (!n) return;
+  n.state = K.IDLE;
+  n.gate = true;
+  later(n, setting(n, Srv.SRV_INITIAL_DELAY, 0));
 }
 
 export function stopAll(): void {
@@ -152,6 +167,10 @@ function registered(res: CoapMessage | null, err: string | null, s: Session): vo
   s.loc = getStringOptions(res, Coap.LOCATION_PATH);
   s.state = K.REGISTERED;
   s.tries = s.seqs = 0;
+  if (s.gate) {
+    s.gate = false;
+    startNext();
+  }
   logInf(MOD, "registered with " + s.uri + " as /" + s.loc.join("/") + " (ep=" + app.endpoint + ")");
   scheduleUpdate(s);
 }
@@ -216,6 +235,13 @@ function failed(s: Session, why: string): void {
       s.seqs = 0;
       s.state = K.FAILED;
       logWrn(MOD, "registration with " + s.uri + " failed (" + why + ")");
+      if (s.gate) {
+        s.gate = false;
+        // Registration Failure Block (/1/x/15): the servers after this one are not tried.
+        if (setting(s, Srv.SRV_FAILURE_BLOCK, 0)) {
+          for (const x of sessions) if (x.state === K.QUEUED) x.state = K.FAILED;
+        } else startNext();
+      }
       let allowBs = false;
       for (const x of sessions) {
         // Others still running: retry this one after its sequence delay.

@@ -202,6 +202,7 @@ const duk_function_list_entry engine_hal_functions[] = {
     { "sys_watchdog_kick", js_hal_sys_watchdog_kick, 0 },
     { "sys_heap", js_hal_sys_heap, 1 },
     { "log_write", js_hal_log_write, 2 },
+    { "overlay_load", engine_overlay_load, 1 },
     { NULL, NULL, 0 }
 };
 

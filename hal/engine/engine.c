@@ -155,22 +155,47 @@ static duk_ret_t install_hal(duk_context *ctx, void *udata)
     return 0;
 }
 
+/* Pushes the function of an image: a bytecode dump stays where the build put it (flash on
+ * an MCU, no copy into the heap); source is compiled. */
+static void push_image(duk_context *ctx, const unsigned char *image, unsigned int len, const char *name)
+{
+    if (app_image_is_bytecode) {
+#if defined(DUK_USE_BUFLEN16)
+        if (len > MAX_APP_IMAGE_BYTES) (void) duk_range_error(ctx, "%s: image too large", name);
+#endif
+        duk_push_external_buffer(ctx);
+        duk_config_buffer(ctx, -1, (void *) (uintptr_t) image, len);
+        duk_load_function(ctx);
+    } else {
+        duk_push_string(ctx, name);
+        duk_compile_lstring_filename(ctx, 0, (const char *) image, len);
+    }
+}
+
 static duk_ret_t load_app(duk_context *ctx, void *udata)
 {
     (void) udata;
-    if (app_image_is_bytecode) {
-#if defined(DUK_USE_BUFLEN16)
-        if (app_image_len > MAX_APP_IMAGE_BYTES) return DUK_RET_RANGE_ERROR;
-#endif
-        /* The dump stays where the build put it (flash on an MCU): no copy into the heap. */
-        duk_push_external_buffer(ctx);
-        duk_config_buffer(ctx, -1, (void *) (uintptr_t) app_image, app_image_len);
-        duk_load_function(ctx);
-    } else {
-        duk_compile_lstring(ctx, 0, (const char *) app_image, app_image_len);
-    }
+    push_image(ctx, app_image, app_image_len, "app");
     duk_call(ctx, 0);
     return 0;
+}
+
+/* __hal.overlay_load(index): runs overlay image <index>, which leaves its exports in a
+ * global for the stub that called it; -1: a collection, so a released overlay's cycles
+ * (closures and their scope) give their heap back at once. */
+duk_ret_t engine_overlay_load(duk_context *ctx)
+{
+    duk_int_t index = duk_require_int(ctx, 0);
+    if (index < 0) {
+        duk_gc(ctx, 0);
+        duk_push_int(ctx, 0);
+        return 1;
+    }
+    if (index >= app_overlay_count) return duk_range_error(ctx, "no overlay %d", (int) index);
+    push_image(ctx, app_overlays[index], app_overlay_lens[index], "overlay");
+    duk_call(ctx, 0);
+    duk_push_int(ctx, 0);
+    return 1;
 }
 
 static duk_ret_t call_dispatch(duk_context *ctx, void *udata)

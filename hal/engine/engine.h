@@ -21,5 +21,9 @@ void engine_watchdog_kick(void);
 extern const unsigned char app_image[];
 extern const unsigned int app_image_len;
 extern const int app_image_is_bytecode;
+/* Overlay images (build/overlays.ts), in the same format as the app image. */
+extern const unsigned char *const app_overlays[];
+extern const unsigned int app_overlay_lens[];
+extern const int app_overlay_count;
 
 #endif

@@ -14,4 +14,7 @@ typedef struct {
 extern const duk_function_list_entry engine_hal_functions[];
 extern const engine_constant engine_hal_constants[];
 
+/* Functions of the binding itself (hal/boundary.json "engine"), implemented in engine.c. */
+duk_ret_t engine_overlay_load(duk_context *ctx);
+
 #endif

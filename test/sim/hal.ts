@@ -383,6 +383,12 @@ export class SimHal implements NativeHal {
 
   scrubs = 0;
 
+  /** The simulation runs the firmware's modules directly: no overlay images to load. */
+  overlay_load(index: number): number {
+    if (index >= 0) throw new RangeError("no overlay images in the simulation");
+    return 0;
+  }
+
   store_scrub(): number {
     if (this.txn) return codes.EBUSY;
     this.scrubs++;

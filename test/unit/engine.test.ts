@@ -14,29 +14,49 @@ const POOL = loadBoard("host").js.heapBytes;
 const root = join(import.meta.dirname, "../..");
 const testOut = join(root, "out/test/engine");
 
-function appImageC(bytes: Buffer, isBytecode: boolean): string {
+function cArray(name: string, bytes: Buffer): string {
   const rows: string[] = [];
   for (let i = 0; i < bytes.length; i += 24) rows.push(Array.from(bytes.subarray(i, i + 24)).join(","));
+  return `const unsigned char ${name}[] = {\n${rows.join(",\n")}${bytes.length ? "," : ""}0};`;
+}
+
+function appImageC(bytes: Buffer, isBytecode: boolean, overlays: Buffer[]): string {
   return [
-    `const unsigned char app_image[] = {\n${rows.join(",\n")}${bytes.length ? "," : ""}0};`,
+    cArray("app_image", bytes),
     `const unsigned int app_image_len = ${bytes.length};`,
     `const int app_image_is_bytecode = ${isBytecode ? 1 : 0};`,
+    ...overlays.map((o, i) => cArray(`overlay_${i}`, o)),
+    `const unsigned char *const app_overlays[] = { ${overlays.map((_, i) => `overlay_${i}, `).join("")}0 };`,
+    `const unsigned int app_overlay_lens[] = { ${overlays.map((o) => `${o.length}, `).join("")}0 };`,
+    `const int app_overlay_count = ${overlays.length};`,
     "",
   ].join("\n");
 }
 
-async function buildMeter(name: string, appJs: string, bytecode: boolean): Promise<string> {
+/** An overlay image for ECHO_APP's `overlay` command: it reads the API the app handed over
+ * and leaves its exports behind, as build/overlays.ts stubs and overlays do. */
+const OVERLAY_APP = `(function () {
+var api = __ovl_api, big = []; for (var i = 0; i < 200; i++) big.push({ i: i });
+function answer() { return api.base + big.length; }
+__ovl_exports = { answer: answer };
+})();`;
+
+async function buildMeter(name: string, appJs: string, bytecode: boolean, overlaySrc: string[] = [OVERLAY_APP]): Promise<string> {
   const board = JSON.parse(readFileSync(join(root, "boards/host/board.json"), "utf8"));
   const outDir = join(testOut, name);
   const genDir = join(outDir, "gen");
   mkdirSync(genDir, { recursive: true });
-  let image = Buffer.from(appJs);
-  if (bytecode) {
-    writeFileSync(join(genDir, "app.js"), appJs);
-    await run(await buildDukdump(root), [join(genDir, "app.js"), join(genDir, "app.bc")]);
-    image = readFileSync(join(genDir, "app.bc"));
+  const images: Buffer[] = [];
+  for (const [i, src] of [appJs, ...overlaySrc].entries()) {
+    if (!bytecode) {
+      images.push(Buffer.from(src));
+      continue;
+    }
+    writeFileSync(join(genDir, `image${i}.js`), src);
+    await run(await buildDukdump(root), [join(genDir, `image${i}.js`), join(genDir, `image${i}.bc`)]);
+    images.push(readFileSync(join(genDir, `image${i}.bc`)));
   }
-  writeFileSync(join(genDir, "app_image.c"), appImageC(image, bytecode));
+  writeFileSync(join(genDir, "app_image.c"), appImageC(images[0], bytecode, images.slice(1)));
   return compileBoard({ root, board, outDir, genDir });
 }
 
@@ -97,6 +117,20 @@ function onLine() {
   if (s === "random") { var b = new Uint8Array(4); __hal.rng_fill(b); __hal.console_write("random " + b[0] + "," + b[1] + "," + b[2] + "," + b[3] + "\\n"); }
   if (s === "grow") { var a = []; for (;;) a.push("item " + a.length); }
   if (s === "timer") __hal.timer_arm(50);
+  if (s === "overlay") overlay();
+}
+function overlay() {
+  var before = __hal.sys_heap(0);
+  __ovl_api = { base: 1000 };
+  __hal.overlay_load(0);
+  var ex = __ovl_exports;
+  __ovl_api = __ovl_exports = null;
+  var loaded = __hal.sys_heap(0);
+  var r = ex.answer();
+  ex = null;
+  __hal.overlay_load(-1);
+  __hal.console_write("overlay " + r + " grew " + (loaded - before > 2000) + " released " + (__hal.sys_heap(0) - before < 200) + "\\n");
+  try { __hal.overlay_load(7); } catch (e) { __hal.console_write("overlay 7: " + e.name + "\\n"); }
 }
 ${DOUBLES_SRC}
 __hal.dispatch = function (kind, handle, arg) {
@@ -161,6 +195,10 @@ describe("host meter with a tiny JS app", () => {
         await m.waitFor(/env .* a4 /); // DUK_USE_ALIGN_BY 4: the pool's blocks are 4-byte aligned
         m.send("doubles");
         expect((await m.waitFor(/doubles (.*)\n/))[1]).toBe(doublesExpected);
+        // An overlay image: loaded into the heap, used, released and collected; a missing one throws.
+        m.send("overlay");
+        await m.waitFor(/overlay 1200 grew true released true\n/);
+        await m.waitFor(/overlay 7: RangeError\n/);
         m.send("throw");
         await m.waitFor(/\[\d\d:\d\d:\d\d\.\d{3}\] <err> engine: dispatch threw: Error: boom\n/);
         m.send("still alive");

@@ -208,8 +208,11 @@ describe("console: credentials", () => {
     expect(sim.dtlsCredentials).toContain(3);
     expect(dm.received[0].path).toBe("/rd");
     // factory-reset forgets the server account and its credential
+    const scrubs = sim.scrubs;
     expect(sim.command("factory-reset")).toEqual(["OK"]);
     expect([...sim.store.keys()].filter((k) => k >= 0x8000)).toEqual([]);
+    // and zeroizes every old copy of the removed key in flash (hal_store_scrub)
+    expect(sim.scrubs).toBe(scrubs + 1);
     expectNoSecret(sim, [key]);
   });
 });
