@@ -4,7 +4,13 @@
  * (without --fuse the host has no key and the store keeps credentials in clear, saying so).
  *
  * --die-at-flash-op N: the Nth program or erase since start writes only its first half and
- * the process exits with status 99 at once, as on a power cut; tests sweep N. */
+ * the process exits with status 99 at once, as on a power cut; tests sweep N.
+ *
+ * --flash-trace: every program and erase prints a console log line with the running counts
+ * since the process (re)started, e.g.
+ *   [00:00:00.120] <dbg> flash: program 0x01a40 +52 B (ops=7 programs=6 bytes=812 erases=1)
+ * in order with the firmware's own log lines, so a test or the bench can count the operations
+ * of one phase (build/bench.ts: flash writes per bootstrap). */
 #define _GNU_SOURCE 1
 
 #include <fcntl.h>
@@ -19,9 +25,16 @@
 #include "host_options.h"
 
 #define IO_CHUNK 512u
+#define TRACE_LEVEL 4 /* LOG_LEVEL_DBG (hal/src/runtime.h) */
+
+/* The HAL log (hal/src/log.c). Weak: the store tests link this driver without it (and never
+ * pass --flash-trace). */
+extern int hal_log_write(int level, const char *text) __attribute__((weak));
 
 static int image_fd = -1;
 static long op_count, die_at;
+static long program_count, program_bytes, erase_count;
+static int trace;
 
 long flash_file_ops(void)
 {
@@ -85,6 +98,7 @@ static int open_image(void)
     if (path == NULL) return HAL_ENOTSUP;
     die = host_option("die-at-flash-op");
     die_at = die != NULL ? atol(die) : 0;
+    trace = host_option("flash-trace") != NULL;
     image_fd = open(path, O_RDWR | O_CREAT, 0600);
     if (image_fd < 0) return HAL_EIO;
     if (prepare_image(image_fd, path) == HAL_OK) return HAL_OK;
@@ -110,6 +124,16 @@ static void power_cut(void)
     _exit(99);
 }
 
+/* --flash-trace: one log line per program/erase, with the running counts. */
+static void trace_op(const char *what, unsigned long where, unsigned long len)
+{
+    char line[160];
+    if (!trace || hal_log_write == NULL) return;
+    snprintf(line, sizeof line, "flash: %s 0x%05lx +%lu B (ops=%ld programs=%ld bytes=%ld erases=%ld)", what, where, len,
+             op_count, program_count, program_bytes, erase_count);
+    (void) hal_log_write(TRACE_LEVEL, line);
+}
+
 int flash_read(uint32_t off, uint8_t *buf, size_t len)
 {
     int rc = check(off, len);
@@ -124,6 +148,9 @@ int flash_program(uint32_t off, const uint8_t *data, size_t len)
     int rc = check(off, len);
     if (rc < 0) return rc;
     keep = survives(len);
+    program_count++;
+    program_bytes += (long) len;
+    trace_op("program", off, (unsigned long) len);
     while (done < keep) {
         size_t n = keep - done < sizeof cur ? keep - done : sizeof cur, i;
         if (read_all(image_fd, cur, n, (off_t) (off + done)) < 0) return HAL_EIO;
@@ -141,6 +168,8 @@ int flash_erase(uint32_t sector)
     int rc = sector < FLASH_SECTORS ? open_image() : HAL_EINVAL;
     if (rc < 0) return rc;
     keep = survives(FLASH_SECTOR_BYTES);
+    erase_count++;
+    trace_op("erase", (unsigned long) sector * FLASH_SECTOR_BYTES, (unsigned long) FLASH_SECTOR_BYTES);
     if (fill_ff(image_fd, (off_t) sector * FLASH_SECTOR_BYTES, keep) < 0) return HAL_EIO;
     if (keep < FLASH_SECTOR_BYTES) power_cut();
     return HAL_OK;

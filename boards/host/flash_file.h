@@ -1,5 +1,5 @@
 /* Host flash driver (flash_file.c): the store's NOR flash as a file, and the device key as a
- * "fuse" file. Options: --flash FILE, --fuse FILE, --die-at-flash-op N (see flash_file.c). */
+ * "fuse" file. Options: --flash FILE, --fuse FILE, --die-at-flash-op N, --flash-trace (see flash_file.c). */
 #ifndef FLASH_FILE_H
 #define FLASH_FILE_H
 

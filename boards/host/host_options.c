@@ -17,6 +17,7 @@ static host_opt options[] = {
     { "fuse", 1, NULL },
     { "card", 1, NULL },
     { "die-at-flash-op", 1, NULL },
+    { "flash-trace", 0, NULL },
 };
 
 #define OPTION_COUNT ((int) (sizeof options / sizeof options[0]))
@@ -38,7 +39,7 @@ const char *host_option(const char *name)
 
 static int usage(const char *bad)
 {
-    fprintf(stderr, "meter: bad option '%s'\nusage: meter [--seed N] [--virtual-clock] [--flash FILE] [--fuse FILE] [--card FILE] [--die-at-flash-op N]\n", bad);
+    fprintf(stderr, "meter: bad option '%s'\nusage: meter [--seed N] [--virtual-clock] [--flash FILE] [--fuse FILE] [--card FILE] [--die-at-flash-op N] [--flash-trace]\n", bad);
     return -1;
 }
 

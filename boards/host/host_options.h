@@ -1,5 +1,6 @@
 /* Command line of the host board:
  *   meter [--seed N] [--virtual-clock] [--flash FILE] [--fuse FILE] [--card FILE]
+ *         [--die-at-flash-op N] [--flash-trace]
  * Other host drivers (the flash driver, the store) read their options from here. */
 #ifndef HOST_OPTIONS_H
 #define HOST_OPTIONS_H

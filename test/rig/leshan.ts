@@ -273,10 +273,43 @@ export class LeshanServer {
     return checked(`delete ${ep}${path}`, r);
   }
 
+  /** PUT /api/security/clients/: adds (or replaces) the endpoint's entry in the demo's
+   * security store. PSK keys are hex; an x509 entry trusts any certificate that chains to
+   * the server's truststore and whose CN is the endpoint name. */
+  async addSecurity(info: LeshanSecurityInfo): Promise<void> {
+    const r = await httpJson<unknown>("PUT", `${this.api}/security/clients/`, info);
+    if (r.status >= 300) throw new Error(`PUT /api/security/clients/ for ${info.endpoint}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+  }
+
+  /** GET /api/security/clients: the demo's security store. */
+  async securityInfos(): Promise<LeshanSecurityInfo[]> {
+    const r = await httpJson<LeshanSecurityInfo[]>("GET", `${this.api}/security/clients`);
+    if (r.status !== 200) throw new Error(`GET /api/security/clients: HTTP ${r.status}`);
+    return r.json;
+  }
+
+  /** DELETE /api/security/clients/<ep>. */
+  async removeSecurity(ep: string): Promise<void> {
+    const r = await httpJson<unknown>("DELETE", `${this.api}/security/clients/${encodeURIComponent(ep)}`);
+    if (r.status >= 300 && r.status !== 404) throw new Error(`DELETE /api/security/clients/${ep}: HTTP ${r.status}`);
+  }
+
+  /** GET /api/security/server: the demo's own credential ({certificate: {...}} with -cert, else {pubkey: {...}}). */
+  async serverSecurity(): Promise<Record<string, unknown>> {
+    const r = await httpJson<Record<string, unknown>>("GET", `${this.api}/security/server`);
+    if (r.status !== 200) throw new Error(`GET /api/security/server: HTTP ${r.status}`);
+    return r.json;
+  }
+
   async stop(): Promise<void> {
     await this.process.stop();
   }
 }
+
+/** An entry of the server demo's security store (M4 JSON: SecurityDeserializer). */
+export type LeshanSecurityInfo =
+  | { endpoint: string; psk: { identity: string; key: string } }
+  | { endpoint: string; x509: true };
 
 function checked(what: string, r: { status: number; json: ResponseResult }): ResponseResult {
   // The demo answers 200 with {status, valid, success, ...} when the device answered,
@@ -294,11 +327,23 @@ export function resourceValue(res: ResponseResult, id: number): unknown {
   return r?.value ?? r?.values;
 }
 
-export async function startLeshanServer(opts: { name?: string; timeoutMs?: number } = {}): Promise<LeshanServer> {
+/** The server demo's own X.509 identity (its -cert/-prik/-truststore options). Without it the
+ * demo uses its embedded self-signed certificate and trusts every client certificate. */
+export interface LeshanX509Options {
+  /** Certificate or chain, PEM or DER. */
+  certFile: string;
+  /** Private key, PKCS#8 DER. */
+  keyFile: string;
+  /** A root certificate to trust (DER), a folder of them, or a PKCS#12 trust store URI. */
+  truststore: string;
+}
+
+export async function startLeshanServer(opts: { name?: string; timeoutMs?: number; x509?: LeshanX509Options } = {}): Promise<LeshanServer> {
   const { jar } = ensureLeshan();
   const coap = await freePort("udp");
   const coaps = await freePort("udp");
   const web = await freePort("tcp");
+  const x509 = opts.x509 ? ["-cert", opts.x509.certFile, "-prik", opts.x509.keyFile, "-truststore", opts.x509.truststore] : [];
   const proc = spawnLogged(opts.name ?? "leshan-server", [
     "java",
     ...JAVA17_OPENS,
@@ -307,6 +352,7 @@ export async function startLeshanServer(opts: { name?: string; timeoutMs?: numbe
     "-lh", LOOPBACK, "-lp", String(coap),
     "-slh", LOOPBACK, "-slp", String(coaps),
     "-wh", LOOPBACK, "-wp", String(web),
+    ...x509,
   ], { cwd: javaWorkDir(opts.name ?? "leshan-server") });
   const server = new LeshanServer(proc, coap, coaps, web);
   try {
@@ -392,6 +438,9 @@ export interface BootstrapConfig {
   /** Skip Leshan's ConfigurationChecker: send a deliberately inconsistent configuration. */
   unchecked?: boolean;
   extraRequests?: BsExtraRequest[];
+  /** The credentials the meter must present to the bootstrap server when the configuration does
+   * not write the bootstrap account (by default: the bootstrap account in `security`). */
+  clientSecurity?: BsSecurityConfig;
   /** Replaces this configuration for the endpoint once a session served with it finishes
    * (the next Bootstrap-Request gets it), e.g. a fallback bootstrap after a broken first one. */
   then?: BootstrapConfig;
@@ -420,6 +469,8 @@ export interface BsSession {
   peer: string;
   secure: boolean;
   pskIdentity?: string;
+  /** CN of the client certificate of an X.509 session. */
+  x509CommonName?: string;
   authorized: boolean;
   contentFormat?: string | null;
   state: "started" | "finished" | "failed";
@@ -495,8 +546,9 @@ export class LeshanBootstrap {
     );
   }
 
-  async health(): Promise<{ ok: boolean; coap: number; coaps: number }> {
-    return (await httpJson<{ ok: boolean; coap: number; coaps: number }>("GET", `${this.api}/health`)).json;
+  /** `x509`: subject of the launcher's own certificate (absent when it serves PSK only). */
+  async health(): Promise<{ ok: boolean; coap: number; coaps: number; x509?: string }> {
+    return (await httpJson<{ ok: boolean; coap: number; coaps: number; x509?: string }>("GET", `${this.api}/health`)).json;
   }
 
   async stop(): Promise<void> {
@@ -504,11 +556,24 @@ export class LeshanBootstrap {
   }
 }
 
-export async function startLeshanBootstrap(opts: { name?: string; timeoutMs?: number } = {}): Promise<LeshanBootstrap> {
+/** The launcher's X.509 identity for its CoAPS endpoint, and the certificates it trusts for
+ * clients (an X509 bootstrap account then accepts a certificate chaining to one of them whose
+ * CN is the endpoint name). */
+export interface BootstrapX509Options {
+  /** Own certificate or chain (own first), PEM or DER. */
+  certFile: string;
+  /** Private key, PKCS#8 DER or PEM. */
+  keyFile: string;
+  /** Trusted certificates (CA or the clients' own), PEM or DER. */
+  trust: string[];
+}
+
+export async function startLeshanBootstrap(opts: { name?: string; timeoutMs?: number; x509?: BootstrapX509Options } = {}): Promise<LeshanBootstrap> {
   const { jar, classes } = ensureLeshan();
   const coap = await freePort("udp");
   const coaps = await freePort("udp");
   const http = await freePort("tcp");
+  const x509 = opts.x509 ? ["--cert", opts.x509.certFile, "--key", opts.x509.keyFile, ...opts.x509.trust.flatMap((t) => ["--trust", t])] : [];
   const proc = spawnLogged(opts.name ?? "leshan-bootstrap", [
     "java",
     "-cp",
@@ -518,6 +583,7 @@ export async function startLeshanBootstrap(opts: { name?: string; timeoutMs?: nu
     "--coap-port", String(coap),
     "--coaps-port", String(coaps),
     "--http-port", String(http),
+    ...x509,
   ], { cwd: javaWorkDir(opts.name ?? "leshan-bootstrap") });
   try {
     await proc.waitForLine(/^rig-bs ready /, { timeoutMs: opts.timeoutMs ?? 90_000 });
@@ -556,4 +622,67 @@ export function nosecConfig(o: {
     security,
     servers: { 0: { shortId: ssid, lifetime: o.lifetime ?? 60, binding: o.binding ?? "U", notifIfDisabled: true } },
   };
+}
+
+/** Credentials of one account, as the rig hands them to the meter and to Leshan. */
+export type AccountCredential =
+  | { mode: "nosec" }
+  /** identity: UTF-8 text (Leshan requires a UTF-8 PSK identity); key: raw bytes. */
+  | { mode: "psk"; identity: string; key: Uint8Array }
+  /** DER: own certificate, own private key (PKCS#8, what Leshan's checker wants), the server's
+   * certificate; usage: /0/x/15 (default DOMAIN_ISSUER_CERTIFICATE = 3, the server's certificate pinned). */
+  | { mode: "x509"; cert: Uint8Array; key: Uint8Array; serverCert: Uint8Array; usage?: BsSecurityConfig["certificateUsage"] };
+
+/** A /0 instance for `uri` with credential `c` (byte fields hex, as the launcher wants them). */
+export function securityConfig(uri: string, c: AccountCredential, o: { bootstrapServer?: boolean; serverId?: number } = {}): BsSecurityConfig {
+  const base: BsSecurityConfig = { uri, bootstrapServer: o.bootstrapServer ?? false };
+  if (o.serverId !== undefined) base.serverId = o.serverId;
+  if (c.mode === "nosec") return { ...base, securityMode: "NO_SEC" };
+  if (c.mode === "psk") return { ...base, securityMode: "PSK", publicKeyOrId: hex(c.identity), secretKey: Buffer.from(c.key).toString("hex") };
+  return {
+    ...base,
+    securityMode: "X509",
+    publicKeyOrId: Buffer.from(c.cert).toString("hex"),
+    serverPublicKey: Buffer.from(c.serverCert).toString("hex"),
+    secretKey: Buffer.from(c.key).toString("hex"),
+    certificateUsage: c.usage ?? "DOMAIN_ISSUER_CERTIFICATE",
+  };
+}
+
+/**
+ * Like nosecConfig, with credentials: delete /0 and /1 (the meter keeps its bootstrap account),
+ * write the bootstrap account (unless `bootstrapAccount: false`) with `bootstrap` credentials,
+ * one management account with `server` credentials and its /1 instance. The launcher requires
+ * the `bootstrap` credentials from the meter either way (PSK identity and key, or a certificate
+ * chaining to its --trust whose CN is the endpoint).
+ */
+export function securedConfig(o: {
+  bootstrapUri: string;
+  bootstrap: AccountCredential;
+  serverUri: string;
+  server: AccountCredential;
+  ssid?: number;
+  lifetime?: number;
+  bootstrapAccount?: boolean;
+  binding?: string;
+}): BootstrapConfig {
+  const ssid = o.ssid ?? 101;
+  const security: Record<number, BsSecurityConfig> = {};
+  const account = securityConfig(o.bootstrapUri, o.bootstrap, { bootstrapServer: true });
+  if (o.bootstrapAccount !== false) security[0] = account;
+  security[1] = securityConfig(o.serverUri, o.server, { serverId: ssid });
+  return {
+    toDelete: ["/0", "/1"],
+    security,
+    servers: { 0: { shortId: ssid, lifetime: o.lifetime ?? 60, binding: o.binding ?? "U", notifIfDisabled: true } },
+    // without the bootstrap account in the writes, the launcher still requires its credentials
+    ...(o.bootstrapAccount === false && o.bootstrap.mode !== "nosec" ? { clientSecurity: account } : {}),
+  };
+}
+
+/** The server demo's security-store entry for an endpoint with credential c (none for NoSec). */
+export function leshanSecurityFor(endpoint: string, c: AccountCredential): LeshanSecurityInfo | undefined {
+  if (c.mode === "psk") return { endpoint, psk: { identity: c.identity, key: Buffer.from(c.key).toString("hex") } };
+  if (c.mode === "x509") return { endpoint, x509: true };
+  return undefined;
 }

@@ -9,7 +9,13 @@
  * Leshan's BootstrapSessionListener.
  *
  *   java -cp <leshan jar>:out/rig/classes LeshanBootstrapRig \
- *        --host 127.0.0.1 --coap-port P --coaps-port P --http-port P
+ *        --host 127.0.0.1 --coap-port P --coaps-port P --http-port P \
+ *        [--cert chain.pem --key key.pk8.der [--trust ca.der]...]
+ *
+ * With --cert/--key the CoAPS endpoint also has an X.509 identity (certificate
+ * chain PEM or DER, private key PKCS#8 DER or PEM) and accepts client
+ * certificates that chain to a --trust certificate (PEM or DER, repeatable).
+ * Without them it serves PSK only.
  *
  * Prints "rig-bs ready coap=<port> coaps=<port> http=<port>" when listening.
  *
@@ -24,6 +30,11 @@
  *   DELETE /config/<endpoint> -> remove it
  *   GET    /sessions          -> [session, ...] in start order
  *   DELETE /sessions          -> forget recorded sessions
+ *
+ * A configuration may carry "clientSecurity": {a security instance}: the
+ * credentials the meter must present (PSK identity and key, or X509), when the
+ * configuration does not write the bootstrap account (by default the bootstrap
+ * account it writes says what is required).
  *
  * A configuration may carry "then": {another configuration}: once a session
  * served with it finishes, "then" replaces it for that endpoint (the next
@@ -44,10 +55,20 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Iterator;
@@ -108,13 +129,21 @@ public class LeshanBootstrapRig {
         final List<BootstrapDownlinkRequest<? extends LwM2mResponse>> extra;
         /** Replaces this entry once a session served with it finishes ("then"), or null. */
         final Entry next;
+        /** What the meter must present ("clientSecurity"), else null: the bootstrap account's. */
+        final BootstrapConfig.ServerSecurity client;
 
         Entry(BootstrapConfig config, JsonNode source, List<BootstrapDownlinkRequest<? extends LwM2mResponse>> extra,
-                Entry next) {
+                Entry next, BootstrapConfig.ServerSecurity client) {
             this.config = config;
             this.source = source;
             this.extra = extra;
             this.next = next;
+            this.client = client;
+        }
+
+        /** The credentials the meter must present: "clientSecurity", else the bootstrap account written. */
+        BootstrapConfig.ServerSecurity required() {
+            return client != null ? client : bootstrapAccount(config);
         }
     }
 
@@ -125,7 +154,8 @@ public class LeshanBootstrapRig {
         if (!j.path("unchecked").asBoolean(false))
             new ConfigurationChecker().verify(c);
         Entry next = j.hasNonNull("then") ? entry(j.get("then")) : null;
-        return new Entry(c, j, extra, next);
+        BootstrapConfig.ServerSecurity client = j.hasNonNull("clientSecurity") ? security(j.get("clientSecurity")) : null;
+        return new Entry(c, j, extra, next, client);
     }
 
     static final Map<String, Entry> CONFIGS = new ConcurrentHashMap<>();
@@ -143,7 +173,7 @@ public class LeshanBootstrapRig {
             if (e == null && identity != null && identity.isPSK()) {
                 // endpoint name is optional when the DTLS identity names the meter
                 for (Entry c : CONFIGS.values()) {
-                    BootstrapConfig.ServerSecurity bs = bootstrapAccount(c.config);
+                    BootstrapConfig.ServerSecurity bs = c.required();
                     if (bs != null && bs.securityMode == SecurityMode.PSK && bs.publicKeyOrId != null
                             && new String(bs.publicKeyOrId, StandardCharsets.UTF_8).equals(identity.getPskIdentity()))
                         return c.config;
@@ -165,13 +195,16 @@ public class LeshanBootstrapRig {
     /**
      * Credentials a meter must present to the bootstrap server: taken from the
      * bootstrap account (bootstrapServer=true) of the endpoint's configuration.
-     * A NoSec bootstrap account means plain CoAP is accepted.
+     * A NoSec bootstrap account means plain CoAP is accepted; a PSK one requires
+     * that identity and key; an X509 one requires a client certificate that chains
+     * to a --trust certificate and whose CN is the endpoint name (Leshan's
+     * SecurityChecker).
      */
     static final class SecurityStore implements BootstrapSecurityStore {
         @Override
         public Iterator<SecurityInfo> getAllByEndpoint(String endpoint) {
             Entry e = endpoint == null ? null : CONFIGS.get(endpoint);
-            SecurityInfo info = e == null ? null : infoFor(endpoint, e.config);
+            SecurityInfo info = e == null ? null : infoFor(endpoint, e.required());
             return info == null ? Collections.<SecurityInfo>emptyIterator()
                     : Collections.singletonList(info).iterator();
         }
@@ -179,15 +212,16 @@ public class LeshanBootstrapRig {
         @Override
         public SecurityInfo getByIdentity(String pskIdentity) {
             for (Map.Entry<String, Entry> e : CONFIGS.entrySet()) {
-                SecurityInfo info = infoFor(e.getKey(), e.getValue().config);
-                if (info != null && pskIdentity.equals(info.getIdentity()))
+                SecurityInfo info = infoFor(e.getKey(), e.getValue().required());
+                if (info != null && info.usePSK() && pskIdentity.equals(info.getIdentity()))
                     return info;
             }
             return null;
         }
 
-        static SecurityInfo infoFor(String endpoint, BootstrapConfig c) {
-            BootstrapConfig.ServerSecurity bs = bootstrapAccount(c);
+        static SecurityInfo infoFor(String endpoint, BootstrapConfig.ServerSecurity bs) {
+            if (bs != null && bs.securityMode == SecurityMode.X509)
+                return SecurityInfo.newX509CertInfo(endpoint);
             if (bs == null || bs.securityMode != SecurityMode.PSK || bs.publicKeyOrId == null || bs.secretKey == null)
                 return null;
             return SecurityInfo.newPreSharedKeyInfo(endpoint, new String(bs.publicKeyOrId, StandardCharsets.UTF_8),
@@ -264,6 +298,8 @@ public class LeshanBootstrapRig {
             n.put("secure", id.isSecure());
             if (id.isPSK())
                 n.put("pskIdentity", id.getPskIdentity());
+            if (id.isX509())
+                n.put("x509CommonName", id.getX509CommonName());
         }
     }
 
@@ -604,6 +640,8 @@ public class LeshanBootstrapRig {
                 n.put("ok", true);
                 n.put("coap", bs.getUnsecuredAddress().getPort());
                 n.put("coaps", bs.getSecuredAddress() == null ? 0 : bs.getSecuredAddress().getPort());
+                if (X509CN != null)
+                    n.put("x509", X509CN);
                 reply(x, 200, n);
             } else if (path.equals("/sessions")) {
                 if (method.equals("DELETE")) {
@@ -672,12 +710,50 @@ public class LeshanBootstrapRig {
     }
 
     // ------------------------------------------------------------------
+    // X.509 identity of the CoAPS endpoint (files made by test/rig/pki.ts)
+
+    /** Subject of our own certificate when --cert was given, else null. */
+    static String X509CN = null;
+
+    /** Every certificate in a PEM or DER file (a chain: own certificate first). */
+    static X509Certificate[] certificates(String file) throws Exception {
+        try (InputStream in = Files.newInputStream(Paths.get(file))) {
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in))
+                out.add((X509Certificate) c);
+            if (out.isEmpty())
+                throw new IllegalArgumentException("no certificate in " + file);
+            return out.toArray(new X509Certificate[0]);
+        }
+    }
+
+    /** A PKCS#8 private key, DER or PEM ("PRIVATE KEY"). */
+    static PrivateKey privateKey(String file) throws Exception {
+        byte[] b = Files.readAllBytes(Paths.get(file));
+        String text = new String(b, StandardCharsets.US_ASCII);
+        if (text.contains("-----BEGIN PRIVATE KEY-----"))
+            b = Base64.getMimeDecoder().decode(text.replaceAll("-----[A-Z ]+-----", ""));
+        return KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(b));
+    }
+
+    // ------------------------------------------------------------------
 
     public static void main(String[] args) throws Exception {
         String host = "127.0.0.1";
         int coap = 0, coaps = 0, http = 0;
+        String certFile = null, keyFile = null;
+        List<String> trustFiles = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+            case "--cert":
+                certFile = args[++i];
+                break;
+            case "--key":
+                keyFile = args[++i];
+                break;
+            case "--trust":
+                trustFiles.add(args[++i]);
+                break;
             case "--host":
                 host = args[++i];
                 break;
@@ -691,9 +767,14 @@ public class LeshanBootstrapRig {
                 http = Integer.parseInt(args[++i]);
                 break;
             default:
-                System.err.println("usage: LeshanBootstrapRig [--host H] [--coap-port P] [--coaps-port P] [--http-port P]");
+                System.err.println("usage: LeshanBootstrapRig [--host H] [--coap-port P] [--coaps-port P] [--http-port P]"
+                        + " [--cert chain --key pkcs8 [--trust cert]...]");
                 System.exit(2);
             }
+        }
+        if ((certFile == null) != (keyFile == null)) {
+            System.err.println("LeshanBootstrapRig: --cert and --key go together");
+            System.exit(2);
         }
 
         Store store = new Store();
@@ -706,6 +787,17 @@ public class LeshanBootstrapRig {
         b.setLocalSecureAddress(host, coaps);
         b.setSecurityStore(securityStore);
         b.setSessionManager(sessions);
+        if (certFile != null) {
+            X509Certificate[] chain = certificates(certFile);
+            b.setCertificateChain(chain);
+            b.setPrivateKey(privateKey(keyFile));
+            List<X509Certificate> trusted = new ArrayList<>();
+            for (String t : trustFiles)
+                trusted.addAll(Arrays.asList(certificates(t)));
+            b.setTrustedCertificates(trusted.toArray(new X509Certificate[0]));
+            X509CN = chain[0].getSubjectX500Principal().getName();
+            System.out.println("rig-bs x509 identity " + X509CN + ", " + trusted.size() + " trusted certificate(s)");
+        }
         LeshanBootstrapServer bs = b.build();
         bs.addListener(new Listener());
         bs.start();
