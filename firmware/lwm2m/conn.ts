@@ -58,10 +58,10 @@ export function openConn(sched: Scheduler, uri: string, credential: number, ctx:
 
 /** Sends a confirmable request to path ("rd/5a3f"), with queries and an optional body. */
 export function connRequest(c: Conn, code: number, path: string[], query: string[], format: number, payload: Uint8Array | null, fn: ResponseHandler): void {
-  const opts: CoapOption[] = [];
-  for (const p of path) opts.push(strOpt(Coap.URI_PATH, p));
-  if (format >= 0) opts.push(uintOpt(Coap.CONTENT_FORMAT, format));
-  for (const q of query) opts.push(strOpt(Coap.URI_QUERY, q));
+  // the message encoder puts the options in order (stable for the repeated ones)
+  const opts: CoapOption[] = format >= 0 ? [uintOpt(Coap.CONTENT_FORMAT, format)] : [];
+  const all = path.concat(query);
+  for (let i = 0; i < all.length; i++) opts.push(strOpt(i < path.length ? Coap.URI_PATH : Coap.URI_QUERY, all[i]));
   c.ep.request(Coap.CON, code, opts, payload, fn);
 }
 

@@ -1,6 +1,6 @@
 // Request and response plumbing shared by the DM and bootstrap interfaces: the LwM2M path of a
 // request, payload decoding, read responses in the negotiated content format, link answers.
-import { Entry, parsePath, Model } from "../formats/model";
+import { Entry, parsePath, pathToString, Model } from "../formats/model";
 import { encodeContent, decodeContent, isSupportedFormat, Cf } from "../formats/content-format";
 import { Exchange } from "../coap/endpoint";
 import { CoapMessage, getUintOption, getStringOptions, Coap } from "../coap/message";
@@ -32,7 +32,7 @@ export function decodeRequest(reg: Registry, path: number[], req: CoapMessage): 
   try {
     return decodeContent(cf, path, req.payload, reg.types);
   } catch (e) {
-    logWrn("lwm2m", "payload for /" + path.join("/") + ": " + (e as Error).message);
+    logWrn("lwm2m", "payload for " + pathToString(path) + ": " + (e as Error).message);
     return Coap.BAD_REQUEST;
   }
 }
@@ -42,8 +42,7 @@ export function encodeRead(reg: Registry, path: number[], accept: number, check:
   const out: Entry[] = [];
   const res: Encoded = { code: reg.read(path, out, check), format: accept, payload: null };
   if (res.code !== Coap.CONTENT) return res;
-  const o = reg.obj(path[0]);
-  const d = o && path.length > 2 ? resDef(o.def, path[2]) : 0;
+  const d = resDef(reg.obj(path[0]), path[2]);
   const single = !!d && (path.length === 4 || !(d & Reg.MULTI));
   if (accept < 0) res.format = single ? (((d >> 5) & 15) === Model.T_OPAQUE ? Cf.CF_OPAQUE : Cf.CF_TEXT) : Cf.CF_TLV;
   const f = res.format;
@@ -60,10 +59,9 @@ export function encodeRead(reg: Registry, path: number[], accept: number, check:
 /** Answers with the content of path, with an Observe option when observe >= 0; returns what was read. */
 export function respondRead(ex: Exchange, reg: Registry, path: number[], accept: number, check: boolean, observe: number): Encoded {
   const r = encodeRead(reg, path, accept, check);
-  const opts = [uintOpt(Coap.CONTENT_FORMAT, r.format)];
-  if (observe >= 0) opts.unshift(uintOpt(Coap.OBSERVE, observe));
-  if (r.code !== Coap.CONTENT) ex.respond(r.code);
-  else ex.respond(Coap.CONTENT, opts, r.payload);
+  const cf = uintOpt(Coap.CONTENT_FORMAT, r.format);
+  // the payload is null but for CONTENT
+  ex.respond(r.code, r.code !== Coap.CONTENT ? [] : observe >= 0 ? [uintOpt(Coap.OBSERVE, observe), cf] : [cf], r.payload);
   return r;
 }
 

@@ -1,16 +1,21 @@
 // Device Management and Information Reporting from a registered server: Read, Write, Execute,
 // Create, Delete, Discover, Write-Attributes, Observe/Notify. /0 is never reachable here.
 import { Scheduler } from "../lib/scheduler";
-import { Value, pathStartsWith, Model } from "../formats/model";
+import { pathStartsWith, Model } from "../formats/model";
 import { Cf } from "../formats/content-format";
 import { Exchange } from "../coap/endpoint";
 import { getStringOptions, getUintOption, Coap } from "../coap/message";
 import { utf8Decode, bytesEqual } from "../lib/bytes";
-import { Registry, Instance, MultiValue, resDef, Reg } from "./registry";
+import { Registry, ObjectStore, resDef, Reg } from "./registry";
 import { Session, setting } from "./registration";
 import { uintOpt, strOpt } from "./conn";
 import { requestPath, decodeRequest, encodeRead, respondRead, respondLinks } from "./content";
 import { Srv } from "./objects/server";
+
+const enum K {
+  /** dmHandle's mode for a Create, past the registry's W_* write modes */
+  CREATE = 3,
+}
 
 interface Observation {
   s: Session;
@@ -27,6 +32,8 @@ let obs: Observation[] = [];
 /** Attributes [pmin, pmax] (-1 = unset) per server and path. */
 let attrs: { [key: string]: number[] } = {};
 let obsSeq = 1;
+/** The attribute names, by index in attrs' values. */
+const ATTRS = ["pmin", "pmax"];
 
 export function dmInit(r: Registry, s: Scheduler): void {
   reg = r;
@@ -37,28 +44,26 @@ export function dmInit(r: Registry, s: Scheduler): void {
 
 export function dmHandle(ex: Exchange, s: Session): void {
   const req = ex.request;
-  const path = requestPath(req);
-  if (!path) return ex.respond(Coap.NOT_FOUND);
+  // not an LwM2M path: as an unknown object
+  const path = requestPath(req) || [-1];
   const n = path.length;
   const oid = path[0];
-  if (n === 0) return ex.respond(Coap.METHOD_NOT_ALLOWED);
-  if (oid === 0) return ex.respond(Coap.UNAUTHORIZED);
-  const o = reg.obj(oid);
-  if (!o) return ex.respond(Coap.NOT_FOUND);
+  const o = oid ? reg.obj(oid) : null;
+  if (!o) return ex.respond(!n ? Coap.METHOD_NOT_ALLOWED : oid === 0 ? Coap.UNAUTHORIZED : Coap.NOT_FOUND);
   let code = Coap.METHOD_NOT_ALLOWED;
   let mode = -1;
   switch (req.code) {
     case Coap.GET: {
       const accept = getUintOption(req, Coap.ACCEPT);
-      if (accept === Cf.CF_LINK) return respondLinks(ex, discover(s, path));
+      if (accept === Cf.CF_LINK) return respondLinks(ex, discover(s, o, path));
       const observe = getUintOption(req, Coap.OBSERVE);
       if (observe >= 0) dmCancel(req.token);
       const r = respondRead(ex, reg, path, accept, true, observe === 0 ? obsSeq : -1);
       if (observe !== 0 || r.code !== Coap.CONTENT) return;
       obsSeq++;
-      const o: Observation = { s: s, token: new Uint8Array(req.token), path: path, format: r.format, last: sched.now(), timer: 0 };
-      obs.push(o);
-      return arm(o, -1);
+      const x: Observation = { s: s, token: new Uint8Array(req.token), path: path, format: r.format, last: sched.now(), timer: 0 };
+      obs.push(x);
+      return arm(x, -1);
     }
     case Coap.PUT: {
       const query = getStringOptions(req, Coap.URI_QUERY);
@@ -68,98 +73,102 @@ export function dmHandle(ex: Exchange, s: Session): void {
     }
     case Coap.POST:
       if (n === 3) {
-        const d = reg.inst(oid, path[1]) ? resDef(o.def, path[2]) : 0;
+        const d = reg.inst(oid, path[1]) ? resDef(o, path[2]) : 0;
         code = !d ? Coap.NOT_FOUND : !(d & Reg.E) || !o.def.exec ? Coap.METHOD_NOT_ALLOWED : o.def.exec(path[1], path[2], req.payload ? utf8Decode(req.payload) : "");
       }
-      else if (n === 2) mode = Reg.W_UPDATE;
-      else if (n === 1) {
-        // Create
-        const entries = decodeRequest(reg, path, req);
-        if (typeof entries === "number") return ex.respond(entries);
-        let iid = -1;
-        for (const e of entries) {
-          const id = e.path[1];
-          if (id === Model.NO_ID) continue;
-          if (iid >= 0 && id !== iid) return ex.respond(Coap.BAD_REQUEST);
-          iid = id;
-        }
-        if (iid < 0) iid = reg.freeInstanceId(oid);
-        if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length > 0)) return ex.respond(Coap.BAD_REQUEST);
-        for (const e of entries) {
-          const d = e.path.length < 3 ? 0 : resDef(o.def, e.path[2]);
-          if (e.path.length > 2 && !(d & Reg.W)) return ex.respond(d ? Coap.METHOD_NOT_ALLOWED : Coap.NOT_FOUND);
-        }
-        const inst = reg.createInst(oid, iid) as Instance;
-        for (const e of entries) {
-          const p = e.path;
-          if (p.length === 3) inst.v[p[2]] = e.value as Value;
-          else if (p.length === 4) ((inst.v[p[2]] || (inst.v[p[2]] = {})) as MultiValue)[p[3]] = e.value as Value;
-        }
-        if (reg.onChange) reg.onChange([oid, iid], true);
-        return ex.respond(Coap.CREATED, [strOpt(Coap.LOCATION_PATH, "" + oid), strOpt(Coap.LOCATION_PATH, "" + iid)]);
-      }
+      else if (n < 3) mode = n === 2 ? Reg.W_UPDATE : K.CREATE;
       break;
     case Coap.DELETE:
       if (n === 2 && oid !== 1 && oid !== 3) code = reg.remove(oid, path[1]);
   }
   if (mode >= 0) {
     const entries = decodeRequest(reg, path, req);
-    code = typeof entries === "number" ? entries : reg.write(path, entries, mode);
+    if (typeof entries === "number") code = entries;
+    else if (mode !== K.CREATE) code = reg.write(path, entries, mode);
+    else {
+      // Create: one instance id (or none), every resource writable; the first problem in
+      // the order: mixed ids, id in use (or a second instance of a single one), resources.
+      let iid = -1;
+      code = 0;
+      for (const e of entries) {
+        const p = e.path;
+        const d = resDef(o, p[2]);
+        if (!code && p.length > 2 && !(d & Reg.W)) code = d ? Coap.METHOD_NOT_ALLOWED : Coap.NOT_FOUND;
+        if (p[1] === Model.NO_ID) continue;
+        if (iid >= 0 && p[1] !== iid) return ex.respond(Coap.BAD_REQUEST);
+        iid = p[1];
+      }
+      if (iid < 0) iid = reg.freeInstanceId(oid);
+      if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length)) code = Coap.BAD_REQUEST;
+      if (code) return ex.respond(code);
+      const v = (reg.createInst(oid, iid) as { v: any }).v;
+      for (const e of entries) {
+        const p = e.path;
+        if (p.length === 3) v[p[2]] = e.value;
+        else if (p.length === 4) (v[p[2]] || (v[p[2]] = {}))[p[3]] = e.value;
+      }
+      if (reg.onChange) reg.onChange([oid, iid], true);
+      return ex.respond(Coap.CREATED, [strOpt(Coap.LOCATION_PATH, "" + oid), strOpt(Coap.LOCATION_PATH, "" + iid)]);
+    }
   }
   ex.respond(code);
 }
 
 // ---- attributes ----
 
+function attrsAt(s: Session, path: number[]): number[] | undefined {
+  return attrs[s.ssid + "/" + path.join("/")];
+}
+
 function writeAttributes(s: Session, path: number[], query: string[]): number {
-  const key = s.ssid + "/" + path.join("/");
-  const a = (attrs[key] || [-1, -1]).slice(0);
+  const a = (attrsAt(s, path) || [-1, -1]).slice();
   for (const q of query) {
     const eq = q.indexOf("=");
-    const name = eq < 0 ? q : q.substring(0, eq);
-    const idx = name === "pmin" ? 0 : name === "pmax" ? 1 : -1;
+    const idx = ATTRS.indexOf(eq < 0 ? q : q.substring(0, eq));
     const text = q.substring(eq + 1);
-    const v = eq < 0 ? -1 : parseInt(text, 10);
+    // decimal digits only (what parseInt reads otherwise does not print back the same)
+    const v = eq < 0 ? -1 : parseInt(text);
     if (idx < 0 || (eq >= 0 && !(v >= 0 && "" + v === text))) return Coap.BAD_REQUEST;
     a[idx] = v;
   }
   if (a[0] >= 0 && a[1] >= 0 && a[1] < a[0]) return Coap.BAD_REQUEST;
-  attrs[key] = a;
+  attrs[s.ssid + "/" + path.join("/")] = a;
   for (const o of obs) if (o.s === s && pathStartsWith(o.path, path)) arm(o, -1);
   return Coap.CHANGED;
 }
 
 /** Effective pmin (which 0) or pmax (1) in seconds: the nearest path level that sets it, else the server's. */
 function period(s: Session, path: number[], which: number): number {
-  for (let n = path.length; n >= 1; n--) {
-    const a = attrs[s.ssid + "/" + path.slice(0, n).join("/")];
+  for (let n = path.length; n > 0; n--) {
+    const a = attrsAt(s, path.slice(0, n));
     if (a && a[which] >= 0) return a[which];
   }
-  return setting(s, which ? Srv.SRV_PMAX : Srv.SRV_PMIN, which ? -1 : 0);
+  // the server's, pmax unset by default (-1; -0 for pmin is 0 in every sum)
+  return setting(s, Srv.SRV_PMIN + which, -which);
 }
 
-/** DM Discover: the object, instances and resources under path, with their attributes. */
-function discover(s: Session, path: number[]): string {
-  let t = "";
+/** ",</path>" with the attributes set there, then more (";dim=2"). */
+function link(s: Session, p: number[], more: string): string {
+  const a = attrsAt(s, p);
+  let t = ",</" + p.join("/") + ">";
+  for (let i = 0; i < 2; i++) if (a && a[i] >= 0) t += ";" + ATTRS[i] + "=" + a[i];
+  return t + more;
+}
+
+/** DM Discover: the object (path /o), instances (up to /o/i) and resources under path, with their attributes. */
+function discover(s: Session, o: ObjectStore, path: number[]): string {
   const oid = path[0];
-  const o = reg.obj(oid);
-  if (!o) return t;
-  // one link per listed path: the object itself (path /o), instances (up to /o/i), resources
-  for (let i = path.length === 1 ? -1 : 0; i < o.insts.length; i++) {
-    const inst = o.insts[i];
-    if (i >= 0 && path.length > 1 && inst.id !== path[1]) continue;
-    for (let r = i < 0 || path.length <= 2 ? -1 : 0; r < (i < 0 ? 0 : o.def.res.length); r++) {
-      const d = o.def.res[r];
-      const p = i < 0 ? [oid] : r < 0 ? [oid, inst.id] : [oid, inst.id, d >> 9];
-      let dim = "";
-      if (r >= 0) {
-        if (path.length > 2 && d >> 9 !== path[2]) continue;
-        const v = reg.get(oid, inst.id, d >> 9);
-        if (v === undefined && !(d & Reg.E)) continue;
-        if (d & Reg.MULTI && v !== undefined) dim = ";dim=" + Object.keys(v as object).length;
-      }
-      const a = attrs[s.ssid + "/" + p.join("/")];
-      t += ",</" + p.join("/") + ">" + (a && a[0] >= 0 ? ";pmin=" + a[0] : "") + (a && a[1] >= 0 ? ";pmax=" + a[1] : "") + dim;
+  const n = path.length;
+  let t = n < 2 ? link(s, [oid], "") : "";
+  for (const inst of o.insts) {
+    if (n > 1 && inst.id !== path[1]) continue;
+    if (n < 3) t += link(s, [oid, inst.id], "");
+    for (const d of o.def.res) {
+      const rid = d >> 9;
+      if (n > 2 && rid !== path[2]) continue;
+      const v = reg.get(oid, inst.id, rid);
+      if (v === undefined && !(d & Reg.E)) continue;
+      t += link(s, [oid, inst.id, rid], d & Reg.MULTI && v !== undefined ? ";dim=" + Object.keys(v as object).length : "");
     }
   }
   return t.substring(1);
@@ -167,15 +176,14 @@ function discover(s: Session, path: number[]): string {
 
 // ---- observe ----
 
-/** Ends the observations with this token (Observe deregister, RST to a notification). */
-export function dmCancel(token: Uint8Array): void {
-  for (let i = obs.length - 1; i >= 0; i--) if (bytesEqual(obs[i].token, token)) drop(i);
+/** Ends the observations with this token (Observe deregister, RST to a notification) or of
+ * this server (de-registered, re-registered or gone). */
+export function dmCancel(by: Uint8Array | Session): void {
+  for (let i = obs.length - 1; i >= 0; i--) if (by instanceof Uint8Array ? bytesEqual(obs[i].token, by) : obs[i].s === by) drop(i);
 }
 
-/** Forgets the observations of a server (de-registered, re-registered or gone). */
-export function dmCancelSession(s: Session): void {
-  for (let i = obs.length - 1; i >= 0; i--) if (obs[i].s === s) drop(i);
-}
+/** Forgets the observations of a server. */
+export const dmCancelSession: (s: Session) => void = dmCancel;
 
 function drop(i: number): void {
   sched.cancel(obs[i].timer);
@@ -185,13 +193,12 @@ function drop(i: number): void {
 /** changedAt: ms of a value change (-1: none), to notify no sooner than pmin after the last one. */
 function arm(o: Observation, changedAt: number): void {
   sched.cancel(o.timer);
-  o.timer = 0;
   const pmin = period(o.s, o.path, 0) * 1000;
   const pmax = period(o.s, o.path, 1) * 1000;
   const latest = o.last + Math.max(pmax, pmin);
   let at = changedAt < 0 ? -1 : Math.max(changedAt, o.last + pmin);
   if (pmax > 0 && (at < 0 || latest < at)) at = latest;
-  if (at >= 0) o.timer = sched.after(at - sched.now(), notify, o);
+  o.timer = at >= 0 ? sched.after(at - sched.now(), notify, o) : 0;
 }
 
 function notify(o: Observation): void {

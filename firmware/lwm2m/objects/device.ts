@@ -1,15 +1,13 @@
 // LwM2M Device (/3/0): identity from the build, live time and free memory.
 import { Value } from "../../formats/model";
-import { ObjectDef, Registry } from "../registry";
+import { ObjectDef, Registry, Instance } from "../registry";
 import { MANUFACTURER, MODEL, VERSION } from "../../app/info";
 import { wallSeconds } from "../../hal/timer";
 
 let timeOffset = 0;
 
 function readDevice(iid: number, rid: number): Value | undefined {
-  if (rid === 13) return wallSeconds() + timeOffset;
-  if (rid === 10) return Math.floor((__hal.sys_heap(2) - __hal.sys_heap(0)) / 1024);
-  return undefined;
+  return rid === 13 ? wallSeconds() + timeOffset : rid === 10 ? Math.floor((__hal.sys_heap(2) - __hal.sys_heap(0)) / 1024) : undefined;
 }
 
 export const deviceDef: ObjectDef = {
@@ -24,23 +22,14 @@ export const deviceDef: ObjectDef = {
 
 export function addDevice(reg: Registry, serial: string): void {
   reg.add(deviceDef);
-  const inst = reg.createInst(3, 0);
-  if (!inst) return;
-  const v = inst.v;
-  v[0] = MANUFACTURER;
-  v[1] = MODEL;
-  v[2] = serial;
-  v[3] = VERSION;
-  v[11] = { 0: 0 };
-  v[16] = "U";
+  (reg.createInst(3, 0) as Instance).v = { 0: MANUFACTURER, 1: MODEL, 2: serial, 3: VERSION, 11: { 0: 0 }, 16: "U" };
 }
 
 /** A server wrote /3/0/13: keep the offset from the wall clock rather than a stale value. */
 export function deviceTimeWritten(reg: Registry): void {
-  const inst = reg.inst(3, 0);
-  const v = inst ? inst.v[13] : undefined;
-  if (typeof v === "number") {
-    timeOffset = v - wallSeconds();
-    delete (inst as { v: { [k: number]: unknown } }).v[13];
+  const v = (reg.inst(3, 0) || { v: {} as Instance["v"] }).v;
+  if (typeof v[13] === "number") {
+    timeOffset = v[13] - wallSeconds();
+    delete v[13];
   }
 }

@@ -1,5 +1,5 @@
 // LwM2M Security (/0). Never reachable by a management server; secrets never leave.
-import { ObjectDef, Registry } from "../registry";
+import { ObjectDef, Registry, Instance } from "../registry";
 
 export const enum Sec {
   SEC_URI = 0,
@@ -23,30 +23,25 @@ export const securityDef: ObjectDef = {
   res: [51, 691, 1107, 1747, 2259, 2771, 5187, 5699, 6211, 7747],
 };
 
+function isBootstrap(inst: Instance): boolean {
+  return inst.v[Sec.SEC_BOOTSTRAP] === true;
+}
+
 /** Instance id of the bootstrap account, -1 when there is none. */
 export function bootstrapAccount(reg: Registry): number {
-  const o = reg.obj(0);
-  if (o) for (let i = 0; i < o.insts.length; i++) if (o.insts[i].v[Sec.SEC_BOOTSTRAP] === true) return o.insts[i].id;
-  return -1;
+  return securityForSsid(reg, null);
 }
 
 /** Deletes every instance of an object except the bootstrap account. */
 export function purge(reg: Registry, oid: number): void {
   const o = reg.obj(oid);
-  if (!o) return;
-  const kept = [];
-  for (let i = 0; i < o.insts.length; i++) if (oid === 0 && o.insts[i].v[Sec.SEC_BOOTSTRAP] === true) kept.push(o.insts[i]);
-  o.insts = kept;
+  if (o) o.insts = oid ? [] : o.insts.filter(isBootstrap);
 }
 
-/** Security instance of the management account with this SSID, -1 when none. */
-export function securityForSsid(reg: Registry, ssid: number): number {
+/** Security instance of the management account with this SSID (null: of the bootstrap
+ * account), -1 when none. */
+export function securityForSsid(reg: Registry, ssid: number | null): number {
   const o = reg.obj(0);
-  if (o) {
-    for (let i = 0; i < o.insts.length; i++) {
-      const v = o.insts[i].v;
-      if (v[Sec.SEC_BOOTSTRAP] !== true && v[Sec.SEC_SSID] === ssid) return o.insts[i].id;
-    }
-  }
+  for (const inst of o ? o.insts : []) if (ssid === null ? isBootstrap(inst) : !isBootstrap(inst) && inst.v[Sec.SEC_SSID] === ssid) return inst.id;
   return -1;
 }

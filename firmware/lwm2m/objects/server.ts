@@ -22,14 +22,7 @@ export const enum Srv {
 }
 
 function initServer(inst: Instance): void {
-  const v = inst.v;
-  v[6] = false;
-  v[7] = "U";
-  v[16] = true;
-  v[17] = 5;
-  v[18] = 60;
-  v[19] = 86400;
-  v[20] = 1;
+  inst.v = { 6: false, 7: "U", 16: true, 17: 5, 18: 60, 19: 86400, 20: 1 };
 }
 
 export const serverDef: ObjectDef = {
