@@ -192,6 +192,9 @@ duk_ret_t engine_overlay_load(duk_context *ctx)
         return 1;
     }
     if (index >= app_overlay_count) return duk_range_error(ctx, "no overlay %d", (int) index);
+    /* Garbage (reference cycles, a previous overlay) goes first: the image's function
+     * templates need a few large blocks, and a full collection makes them likelier to fit. */
+    duk_gc(ctx, 0);
     push_image(ctx, app_overlays[index], app_overlay_lens[index], "overlay");
     duk_call(ctx, 0);
     duk_push_int(ctx, 0);
