@@ -442,8 +442,13 @@ export interface BootstrapConfig {
    * not write the bootstrap account (by default: the bootstrap account in `security`). */
   clientSecurity?: BsSecurityConfig;
   /** Replaces this configuration for the endpoint once a session served with it finishes
-   * (the next Bootstrap-Request gets it), e.g. a fallback bootstrap after a broken first one. */
+   * (or, with withholdFinish, has sent its last request): the next Bootstrap-Request gets it,
+   * e.g. a fallback bootstrap after a broken first one. */
   then?: BootstrapConfig;
+  /** Send every request of the configuration but never Bootstrap-Finish. Leshan keeps the
+   * session open (a new Bootstrap-Request from the endpoint cancels it); the recorded session
+   * gets state "withheld" once the last request has its answer. */
+  withholdFinish?: boolean;
 }
 
 export interface BsRequestRecord {
@@ -473,7 +478,10 @@ export interface BsSession {
   x509CommonName?: string;
   authorized: boolean;
   contentFormat?: string | null;
-  state: "started" | "finished" | "failed";
+  /** "withheld": every request sent and answered, Bootstrap-Finish deliberately not sent
+   * (configuration with withholdFinish). */
+  state: "started" | "finished" | "failed" | "withheld";
+  finishWithheld?: boolean;
   /** Leshan's BootstrapFailureCause when failed. */
   failure?: "UNAUTHORIZED" | "NO_BOOTSTRAP_CONFIG" | "REQUEST_FAILED" | "FINISH_FAILED" | "CANCELLED" | "INTERNAL_SERVER_ERROR";
   noConfig?: boolean;
@@ -533,7 +541,7 @@ export class LeshanBootstrap {
     );
   }
 
-  /** Waits for the `index`-th (0-based) session of `ep` to end (finished or failed). */
+  /** Waits for the `index`-th (0-based) session of `ep` to end (finished, failed or withheld). */
   waitForSessionEnd(ep: string, opts: { index?: number; timeoutMs?: number } = {}): Promise<BsSession> {
     const index = opts.index ?? 0;
     return poll(

@@ -41,6 +41,13 @@
  * Bootstrap-Request gets it), e.g. a broken configuration for the first
  * bootstrap and a working one for the fallback bootstrap that follows.
  *
+ * A configuration may carry "withholdFinish": true: the session sends every
+ * request of the configuration (Leshan's own and the extra ones) but never
+ * Bootstrap-Finish. Leshan keeps that session open (it is cancelled by Leshan
+ * itself when the same endpoint sends a new Bootstrap-Request); the recorded
+ * session gets state "withheld" and "finishWithheld": true, and "then" applies
+ * as for a finished session.
+ *
  * Only test/rig/leshan.ts talks to it; its TypeScript types mirror this file.
  */
 
@@ -90,6 +97,7 @@ import org.eclipse.leshan.core.request.BindingMode;
 import org.eclipse.leshan.core.request.BootstrapDeleteRequest;
 import org.eclipse.leshan.core.request.BootstrapDiscoverRequest;
 import org.eclipse.leshan.core.request.BootstrapDownlinkRequest;
+import org.eclipse.leshan.core.request.BootstrapFinishRequest;
 import org.eclipse.leshan.core.request.BootstrapReadRequest;
 import org.eclipse.leshan.core.request.BootstrapRequest;
 import org.eclipse.leshan.core.request.BootstrapWriteRequest;
@@ -104,13 +112,16 @@ import org.eclipse.leshan.server.bootstrap.BootstrapConfig;
 import org.eclipse.leshan.server.bootstrap.BootstrapConfigStore;
 import org.eclipse.leshan.server.bootstrap.BootstrapConfigStoreTaskProvider;
 import org.eclipse.leshan.server.bootstrap.BootstrapFailureCause;
+import org.eclipse.leshan.server.bootstrap.BootstrapSessionManager;
 import org.eclipse.leshan.server.bootstrap.BootstrapSession;
 import org.eclipse.leshan.server.bootstrap.BootstrapSessionListener;
 import org.eclipse.leshan.server.bootstrap.BootstrapTaskProvider;
 import org.eclipse.leshan.server.bootstrap.BootstrapUtil;
 import org.eclipse.leshan.server.bootstrap.ConfigurationChecker;
+import org.eclipse.leshan.server.bootstrap.DefaultBootstrapHandler;
 import org.eclipse.leshan.server.bootstrap.DefaultBootstrapSessionManager;
 import org.eclipse.leshan.server.bootstrap.InvalidConfigurationException;
+import org.eclipse.leshan.server.bootstrap.LwM2mBootstrapRequestSender;
 import org.eclipse.leshan.server.californium.bootstrap.LeshanBootstrapServer;
 import org.eclipse.leshan.server.californium.bootstrap.LeshanBootstrapServerBuilder;
 import org.eclipse.leshan.server.model.StandardBootstrapModelProvider;
@@ -131,14 +142,17 @@ public class LeshanBootstrapRig {
         final Entry next;
         /** What the meter must present ("clientSecurity"), else null: the bootstrap account's. */
         final BootstrapConfig.ServerSecurity client;
+        /** "withholdFinish": everything but Bootstrap-Finish is sent. */
+        final boolean withholdFinish;
 
         Entry(BootstrapConfig config, JsonNode source, List<BootstrapDownlinkRequest<? extends LwM2mResponse>> extra,
-                Entry next, BootstrapConfig.ServerSecurity client) {
+                Entry next, BootstrapConfig.ServerSecurity client, boolean withholdFinish) {
             this.config = config;
             this.source = source;
             this.extra = extra;
             this.next = next;
             this.client = client;
+            this.withholdFinish = withholdFinish;
         }
 
         /** The credentials the meter must present: "clientSecurity", else the bootstrap account written. */
@@ -155,7 +169,7 @@ public class LeshanBootstrapRig {
             new ConfigurationChecker().verify(c);
         Entry next = j.hasNonNull("then") ? entry(j.get("then")) : null;
         BootstrapConfig.ServerSecurity client = j.hasNonNull("clientSecurity") ? security(j.get("clientSecurity")) : null;
-        return new Entry(c, j, extra, next, client);
+        return new Entry(c, j, extra, next, client, j.path("withholdFinish").asBoolean(false));
     }
 
     static final Map<String, Entry> CONFIGS = new ConcurrentHashMap<>();
@@ -251,6 +265,52 @@ public class LeshanBootstrapRig {
                 }
             }
             return t;
+        }
+    }
+
+    /**
+     * Leshan's own bootstrap handler, except that Bootstrap-Finish is not sent for a
+     * session served with a "withholdFinish" configuration: the session stays open in
+     * Leshan (onGoingSession) with nothing more to send. Every other request goes out
+     * (and is recorded) exactly as Leshan sends it.
+     */
+    static final class Handler extends DefaultBootstrapHandler {
+        Handler(LwM2mBootstrapRequestSender sender, BootstrapSessionManager manager, BootstrapSessionListener listener) {
+            super(sender, manager, listener);
+        }
+
+        @Override
+        protected void sendRequest(BootstrapSession s, BootstrapDownlinkRequest<? extends LwM2mResponse> req) {
+            Entry e = SERVED.get(s.getId());
+            if (e == null && s.getEndpoint() != null)
+                e = CONFIGS.get(s.getEndpoint());
+            if (req instanceof BootstrapFinishRequest && e != null && e.withholdFinish && !s.isCancelled()) {
+                withheld(s, e);
+                return;
+            }
+            super.sendRequest(s, req);
+        }
+    }
+
+    /** A session whose Finish is withheld: recorded as "withheld"; "then" applies. */
+    static void withheld(BootstrapSession s, Entry e) {
+        ObjectNode n = session(s);
+        synchronized (n) {
+            n.put("state", "withheld");
+            n.put("finishWithheld", true);
+        }
+        System.out.println("rig-bs session " + s.getId() + " of " + s.getEndpoint() + ": Bootstrap-Finish withheld");
+        advance(s.getEndpoint(), e);
+    }
+
+    /** Replaces the endpoint's entry by its "then" once a session served with it is over. */
+    static void advance(String ep, Entry served) {
+        if (ep == null)
+            return;
+        Entry e = CONFIGS.get(ep);
+        if (e != null && e.next != null && e == served) {
+            CONFIGS.put(ep, e.next);
+            System.out.println("rig-bs config " + ep + " replaced by its \"then\" configuration");
         }
     }
 
@@ -407,14 +467,7 @@ public class LeshanBootstrapRig {
         @Override
         public void end(BootstrapSession s) {
             session(s).put("state", "finished");
-            String ep = s.getEndpoint();
-            if (ep != null) {
-                Entry e = CONFIGS.get(ep);
-                if (e != null && e.next != null && SERVED.get(s.getId()) == e) {
-                    CONFIGS.put(ep, e.next);
-                    System.out.println("rig-bs config " + ep + " replaced by its \"then\" configuration");
-                }
-            }
+            advance(s.getEndpoint(), SERVED.get(s.getId()));
         }
 
         @Override
@@ -787,6 +840,7 @@ public class LeshanBootstrapRig {
         b.setLocalSecureAddress(host, coaps);
         b.setSecurityStore(securityStore);
         b.setSessionManager(sessions);
+        b.setBootstrapHandlerFactory(Handler::new);
         if (certFile != null) {
             X509Certificate[] chain = certificates(certFile);
             b.setCertificateChain(chain);
