@@ -89,8 +89,11 @@ function stubSource(o: Overlay, shape: ModuleShape): string {
   lines.push("  if (loaded && !(loaded.keep && loaded.keep())) { loaded = null; __hal.overlay_load(-1); }");
   lines.push("  return r;");
   lines.push("}");
+  // The call runs in its own frame: once it returned, nothing on the stack still refers to
+  // the overlay, so done() can collect it at once.
   for (const f of shape.exports) {
-    lines.push(`export function ${f}(a, b, c, d) { return done(load().${f}(a, b, c, d)); }`);
+    lines.push(`function call_${f}(a, b, c, d) { return load().${f}(a, b, c, d); }`);
+    lines.push(`export function ${f}(a, b, c, d) { return done(call_${f}(a, b, c, d)); }`);
   }
   return lines.join("\n") + "\n";
 }

@@ -22,7 +22,7 @@ import { parseUri } from "../lwm2m/uri";
 import { saveConfig, saveEndpoint, loadFlags, saveFlags, Flag } from "../lwm2m/persist";
 import { utf8Encode, utf8Decode, unhex, base64urlDecode, hex, B64 } from "../lib/bytes";
 import { bootstrapAccount, securityForSsid, purge } from "../lwm2m/objects/security";
-import { Txn, writeCredential, removeCredential, readPublicPart, credentialMode, Cred, secureKeys } from "../lwm2m/credentials";
+import { Txn, writeCredential, removeCredential, readPublicPart, credentialMode, Cred, secureKeys, keyMarkers } from "../lwm2m/credentials";
 import { bootstrapState, startBootstrap } from "../lwm2m/bootstrap";
 import { sessions, REG_STATES, stopAll } from "../lwm2m/registration";
 import { VERSION, BOARD_NAME } from "./info";
@@ -78,12 +78,6 @@ function commit(a: Configurable, staged: Registry, t: Txn): string {
 
 function coaps(reg: Registry, iid: number): boolean {
   return iid >= 0 && reg.str(0, iid, 0).charAt(4) === "s";
-}
-
-/** /0/x/2..5 of an account whose keys are in credential h: mode m, markers for the keys. */
-function keysOf(v: Values, h: number, m: number): void {
-  v[2] = m;
-  v[3] = v[4] = v[5] = new Uint8Array(m < 3 ? [h] : []);
 }
 
 /** Checks value b for `set WORDS[w]` on credential h and stores it. */
@@ -181,7 +175,8 @@ function exec(a: Configurable, w: string[]): string {
     } else m = Math.max(credentialMode(iid + 2), 0);
     const s = staged.createInst(0, iid) as { v: Values };
     s.v = { 0: w[3], 1: false, 10: ssid };
-    keysOf(s.v, iid + 2, m);
+    s.v[2] = m;
+    keyMarkers(s.v, iid + 2, m);
     const srv = (staged.obj(1) as Insts).insts;
     let r = srv.length;
     while (r-- > 0 && srv[r].v[0] !== ssid);
@@ -224,7 +219,8 @@ function exec(a: Configurable, w: string[]): string {
     if (!inst) return "too many accounts";
     inst.v[0] = v;
     inst.v[1] = true;
-    keysOf(inst.v, Cred.BS_CREDENTIAL, u.secure ? m : 3);
+    inst.v[2] = u.secure ? m : 3;
+    keyMarkers(inst.v, Cred.BS_CREDENTIAL, u.secure ? m : 3);
     return commit(a, staged, t);
   }
 

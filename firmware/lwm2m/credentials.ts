@@ -69,7 +69,7 @@ function partBytes(x: unknown): Uint8Array | null {
 
 /** Markers for /0/x/3..5 of an account whose keys are in credential h (mode m): they say
  * "in the secure store" and satisfy the consistency check without holding a secret. */
-export function keyMarkers(v: Instance["v"], h: number, m: number): void {
+export function keyMarkers(v: { [rid: number]: unknown }, h: number, m: number): void {
   v[3] = v[4] = v[5] = new Uint8Array(m < 3 ? [h] : []);
 }
 
