@@ -51,10 +51,15 @@ extern duk_uint8_t js_heap_pool[];
 #undef DUK_USE_HSTRING_CLEN
 #define DUK_USE_HSTRING_LAZY_CLEN
 #undef DUK_USE_HSTRING_ARRIDX
+/* A fixed string table of 512 chains (1 KB): the app interns ~600-1,100 strings, so a
+ * growing table reached 1,024 chains (2 KB) and its next doubling needed a 4 KB block next to
+ * the old one, which a full, fragmented heap could not give (measured: out of heap on a
+ * console command after a bootstrap). Chains of about two are cheap to walk; equal MIN and
+ * MAX also compile the resize code out. */
 #undef DUK_USE_STRTAB_MINSIZE
-#define DUK_USE_STRTAB_MINSIZE 64
+#define DUK_USE_STRTAB_MINSIZE 512
 #undef DUK_USE_STRTAB_MAXSIZE
-#define DUK_USE_STRTAB_MAXSIZE 4096
+#define DUK_USE_STRTAB_MAXSIZE 512
 #undef DUK_USE_LITCACHE_SIZE
 #undef DUK_USE_SOURCE_NONBMP
 
