@@ -70,30 +70,39 @@ function apiNames(shape: ModuleShape, what: string): string[] {
   return all;
 }
 
+/** Path of the loader every stub shares (a virtual module of the resident bundle). */
+const RUNTIME = "overlay-runtime";
+
+/**
+ * The shared loader. run() calls the overlay through call(), in a frame of its own: once it
+ * has returned nothing on the stack still refers to the overlay, so it can be collected at
+ * once. A slot is { i: image index, a: API object, x: the loaded exports or null }.
+ */
+const RUNTIME_SOURCE = `
+function enter(o, call, a, b, c, d) {
+  if (!o.x) { __ovl_api = o.a; __hal.overlay_load(o.i); o.x = __ovl_exports; __ovl_api = __ovl_exports = null; }
+  return call(o.x, a, b, c, d);
+}
+export function run(o, call, a, b, c, d) {
+  var r = enter(o, call, a, b, c, d);
+  if (o.x && !(o.x.keep && o.x.keep())) { o.x = null; __hal.overlay_load(-1); }
+  return r;
+}
+`;
+
 /** The resident stand-in for an overlay: the same exported functions, loading on demand. */
 function stubSource(o: Overlay, shape: ModuleShape): string {
-  const lines: string[] = [];
+  const lines: string[] = [`import { run } from ${JSON.stringify(RUNTIME)};`];
   const names = apiNames(shape, o.module);
   let k = 0;
   for (const [path, imported] of shape.imports) {
     lines.push(`import { ${imported.map((n) => `${n} as _${k++}`).join(", ")} } from ${JSON.stringify(path)};`);
   }
   // Identifier keys: the minifier renames them, and the overlay's reads, the same way.
-  lines.push(`var api = { ${names.map((n, i) => `${n}: _${i}`).join(", ")} };`);
-  lines.push("var loaded = null;");
-  lines.push("function load() {");
-  lines.push(`  if (!loaded) { __ovl_api = api; __hal.overlay_load(${o.index}); loaded = __ovl_exports; __ovl_api = __ovl_exports = null; }`);
-  lines.push("  return loaded;");
-  lines.push("}");
-  lines.push("function done(r) {");
-  lines.push("  if (loaded && !(loaded.keep && loaded.keep())) { loaded = null; __hal.overlay_load(-1); }");
-  lines.push("  return r;");
-  lines.push("}");
-  // The call runs in its own frame: once it returned, nothing on the stack still refers to
-  // the overlay, so done() can collect it at once.
+  lines.push(`var slot = { i: ${o.index}, a: { ${names.map((n, i) => `${n}: _${i}`).join(", ")} }, x: null };`);
   for (const f of shape.exports) {
-    lines.push(`function call_${f}(a, b, c, d) { return load().${f}(a, b, c, d); }`);
-    lines.push(`export function ${f}(a, b, c, d) { return done(call_${f}(a, b, c, d)); }`);
+    lines.push(`function call_${f}(x, a, b, c, d) { return x.${f}(a, b, c, d); }`);
+    lines.push(`export function ${f}(a, b, c, d) { return run(slot, call_${f}, a, b, c, d); }`);
   }
   return lines.join("\n") + "\n";
 }
@@ -129,6 +138,8 @@ export function residentPlugin(plans: OverlayPlan[]): esbuild.Plugin {
   return {
     name: "overlay-stubs",
     setup(b) {
+      b.onResolve({ filter: new RegExp(`^${RUNTIME}$`) }, () => ({ path: RUNTIME, namespace: RUNTIME }));
+      b.onLoad({ filter: /.*/, namespace: RUNTIME }, () => ({ contents: RUNTIME_SOURCE, loader: "js" }));
       b.onLoad({ filter: /\.js$/ }, (args) => {
         const plan = plans.find((p) => p.jsPath === args.path);
         return plan ? { contents: stubSource(plan.overlay, plan.shape), loader: "js", resolveDir: dirname(plan.jsPath) } : undefined;
