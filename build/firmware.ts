@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "n
 import { join, relative } from "node:path";
 import * as esbuild from "esbuild";
 import ts from "typescript";
+import uglify from "uglify-js";
 import { root } from "./gen-boundary.ts";
 import type { Board } from "./boards.ts";
 import { OVERLAYS, planOverlays, residentPlugin, overlayBuild } from "./overlays.ts";
@@ -139,8 +140,18 @@ export async function bundleFirmware(board: Board, outDir: string, opts: { metaf
 
 // Strict mode gives every closure two extra "thrower" properties (caller, arguments) in
 // the engine's heap; the type checker already holds the code to what strict mode would.
+// esbuild bundles and renames properties; UglifyJS, an ES5 minifier, then compresses the
+// result further (measured: 4 % fewer bytes, 3.5 % less bytecode). Only its safe transforms,
+// and module: false, which would otherwise turn functions into ES2015 arrows.
 function script(r: esbuild.BuildResult): string {
-  return r.outputFiles![0].text.replace(/^"use strict";/, "");
+  const out = uglify.minify(r.outputFiles![0].text.replace(/^"use strict";/, ""), {
+    module: false,
+    compress: { passes: 2, module: false, directives: false },
+    mangle: true,
+    output: { ascii_only: true },
+  });
+  if (out.error) throw new Error(`uglify-js: ${out.error.message}`);
+  return out.code;
 }
 
 function cBytes(image: Buffer, terminate: boolean): string[] {
