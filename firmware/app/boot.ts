@@ -13,6 +13,7 @@ import { reset } from "../hal/sys";
 import { Registry } from "../lwm2m/registry";
 import { securityDef, bootstrapAccount } from "../lwm2m/objects/security";
 import { serverDef, Srv } from "../lwm2m/objects/server";
+import { aclDef } from "../lwm2m/objects/access-control";
 import { addDevice, deviceDef, deviceTimeWritten } from "../lwm2m/objects/device";
 import { bootstrapInit, startBootstrap, armAccountTimeout } from "../lwm2m/bootstrap";
 import { registrationInit, startAll, stopAll, updateSoon, deregisterAll } from "../lwm2m/registration";
@@ -86,6 +87,7 @@ export function startFirmware(logLevel?: number): App {
   const reg = new Registry();
   reg.add(securityDef);
   reg.add(serverDef);
+  reg.add(aclDef);
   const endpoint = loadEndpoint();
   addDevice(reg, endpoint);
   loadConfig(reg);

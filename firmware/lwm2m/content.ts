@@ -6,7 +6,7 @@ import { Exchange } from "../coap/endpoint";
 import { CoapMessage, getUintOption, getStringOptions, Coap } from "../coap/message";
 import { logWrn } from "../lib/log";
 import { utf8Encode } from "../lib/bytes";
-import { Registry, resDef, Reg } from "./registry";
+import { Registry, ReadCheck, resDef, Reg } from "./registry";
 import { uintOpt } from "./conn";
 
 export interface Encoded {
@@ -38,7 +38,7 @@ export function decodeRequest(reg: Registry, path: number[], req: CoapMessage): 
 }
 
 /** Reads path and encodes it in accept (-1: TLV, or text/opaque for a single resource). */
-export function encodeRead(reg: Registry, path: number[], accept: number, check: boolean): Encoded {
+export function encodeRead(reg: Registry, path: number[], accept: number, check: ReadCheck): Encoded {
   const out: Entry[] = [];
   const res: Encoded = { code: reg.read(path, out, check), format: accept, payload: null };
   if (res.code !== Coap.CONTENT) return res;
@@ -57,7 +57,7 @@ export function encodeRead(reg: Registry, path: number[], accept: number, check:
 }
 
 /** Answers with the content of path, with an Observe option when observe >= 0; returns what was read. */
-export function respondRead(ex: Exchange, reg: Registry, path: number[], accept: number, check: boolean, observe: number): Encoded {
+export function respondRead(ex: Exchange, reg: Registry, path: number[], accept: number, check: ReadCheck, observe: number): Encoded {
   const r = encodeRead(reg, path, accept, check);
   const cf = uintOpt(Coap.CONTENT_FORMAT, r.format);
   // the payload is null but for CONTENT

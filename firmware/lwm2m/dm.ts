@@ -1,5 +1,6 @@
 // Device Management and Information Reporting from a registered server: Read, Write, Execute,
 // Create, Delete, Discover, Write-Attributes, Observe/Notify. /0 is never reachable here.
+// With several management servers, the Access Control object (/2) decides who may do what.
 import { Scheduler } from "../lib/scheduler";
 import { pathStartsWith, Model } from "../formats/model";
 import { Cf } from "../formats/content-format";
@@ -11,6 +12,7 @@ import { Session, setting } from "./registration";
 import { uintOpt, strOpt } from "./conn";
 import { requestPath, decodeRequest, encodeRead, respondRead, respondLinks } from "./content";
 import { Srv } from "./objects/server";
+import { aclAllows, aclCreated, aclDeleted, Acl } from "./objects/access-control";
 
 const enum K {
   /** dmHandle's mode for a Create, past the registry's W_* write modes */
@@ -24,6 +26,8 @@ interface Observation {
   format: number;
   last: number;
   timer: number;
+  /** Which instances the server may read. */
+  may: (iid: number) => boolean;
 }
 
 let reg: Registry;
@@ -50,27 +54,37 @@ export function dmHandle(ex: Exchange, s: Session): void {
   const oid = path[0];
   const o = oid ? reg.obj(oid) : null;
   if (!o) return ex.respond(!n ? Coap.METHOD_NOT_ALLOWED : oid === 0 ? Coap.UNAUTHORIZED : Coap.NOT_FOUND);
+  const c = req.code;
+  const accept = getUintOption(req, Coap.ACCEPT);
+  const query = getStringOptions(req, Coap.URI_QUERY);
+  const wattr = c === Coap.PUT && !req.payload && query.length > 0;
+  // Access rights (LwM2M 1.1 E.3): R for Read, Observe and Write-Attributes, W, E, D on the
+  // instance, C on /oid/65535 for a Create; Discover is not subject to them. A Read or Observe
+  // of the object gets only the instances the server may read.
+  const right = c === Coap.GET ? (accept === Cf.CF_LINK ? 0 : Acl.R) : c === Coap.DELETE ? Acl.D
+    : c === Coap.POST ? [Acl.C, Acl.W, Acl.E][n - 1] : wattr ? Acl.R : Acl.W;
+  const may = function (iid: number): boolean {
+    return aclAllows(reg, s.ssid, oid, iid, right);
+  };
+  if (right && (n > 1 || right === Acl.C) && !may(n > 1 ? path[1] : Acl.CREATE_IID)) return ex.respond(Coap.UNAUTHORIZED);
   let code = Coap.METHOD_NOT_ALLOWED;
   let mode = -1;
-  switch (req.code) {
+  switch (c) {
     case Coap.GET: {
-      const accept = getUintOption(req, Coap.ACCEPT);
-      if (accept === Cf.CF_LINK) return respondLinks(ex, discover(s, o, path));
+      if (!right) return respondLinks(ex, discover(s, o, path));
       const observe = getUintOption(req, Coap.OBSERVE);
       if (observe >= 0) dmCancel(req.token);
-      const r = respondRead(ex, reg, path, accept, true, observe === 0 ? obsSeq : -1);
+      const r = respondRead(ex, reg, path, accept, may, observe === 0 ? obsSeq : -1);
       if (observe !== 0 || r.code !== Coap.CONTENT) return;
       obsSeq++;
-      const x: Observation = { s: s, token: new Uint8Array(req.token), path: path, format: r.format, last: sched.now(), timer: 0 };
+      const x: Observation = { s: s, token: new Uint8Array(req.token), path: path, format: r.format, last: sched.now(), timer: 0, may: may };
       obs.push(x);
       return arm(x, -1);
     }
-    case Coap.PUT: {
-      const query = getStringOptions(req, Coap.URI_QUERY);
-      if (!req.payload && query.length > 0) code = writeAttributes(s, path, query);
+    case Coap.PUT:
+      if (wattr) code = writeAttributes(s, path, query);
       else if (n > 1) mode = Reg.W_REPLACE;
       break;
-    }
     case Coap.POST:
       if (n === 3) {
         const d = reg.inst(oid, path[1]) ? resDef(o, path[2]) : 0;
@@ -79,7 +93,10 @@ export function dmHandle(ex: Exchange, s: Session): void {
       else if (n < 3) mode = n === 2 ? Reg.W_UPDATE : K.CREATE;
       break;
     case Coap.DELETE:
-      if (n === 2 && oid !== 1 && oid !== 3) code = reg.remove(oid, path[1]);
+      if (n === 2 && oid !== 1 && oid !== 3) {
+        code = reg.remove(oid, path[1]);
+        aclDeleted(reg, oid, path[1]);
+      }
   }
   if (mode >= 0) {
     const entries = decodeRequest(reg, path, req);
@@ -107,6 +124,7 @@ export function dmHandle(ex: Exchange, s: Session): void {
         if (p.length === 3) v[p[2]] = e.value;
         else if (p.length === 4) (v[p[2]] || (v[p[2]] = {}))[p[3]] = e.value;
       }
+      aclCreated(reg, s.ssid, oid, iid);
       if (reg.onChange) reg.onChange([oid, iid], true);
       return ex.respond(Coap.CREATED, [strOpt(Coap.LOCATION_PATH, "" + oid), strOpt(Coap.LOCATION_PATH, "" + iid)]);
     }
@@ -203,7 +221,7 @@ function arm(o: Observation, changedAt: number): void {
 
 function notify(o: Observation): void {
   const ep = o.s.conn ? o.s.conn.ep : null;
-  const r = encodeRead(reg, o.path, o.format, true);
+  const r = encodeRead(reg, o.path, o.format, o.may);
   const i = obs.indexOf(o);
   if (!ep || i < 0 || r.code !== Coap.CONTENT) {
     if (i >= 0) drop(i);

@@ -20,6 +20,8 @@ export const enum Reg {
 /** One number per resource: resourceId << 9 | T_* type << 5 | flags (never 0). */
 export type ResDef = number;
 export type MultiValue = { [riid: number]: Value };
+/** A read by a server: which instances it may read (false: none of the server checks). */
+export type ReadCheck = false | ((iid: number) => boolean);
 
 export interface ObjectDef {
   id: number;
@@ -88,8 +90,8 @@ export interface Registry {
   stage(oids: number[]): Registry;
   /** Takes over the instances of every object of a staged copy. */
   adopt(staged: Registry): void;
-  /** Appends the entries under path; check = honour the R operation. */
-  read(path: number[], out: Entry[], check: boolean): number;
+  /** Appends the entries under path; check: honour the R operation, and only the instances it accepts. */
+  read(path: number[], out: Entry[], check: ReadCheck): number;
   /** Writes decoded entries under path (length 1..4) in one of the W_* modes. */
   write(path: number[], entries: Entry[], mode: number): number;
   remove(oid: number, iid: number): number;
@@ -188,8 +190,8 @@ Registry.prototype = {
 
   // ---- operations returning CoAP codes ----
 
-  /** Appends the entries under path; check = honour the R operation. */
-  read(this: Registry, path: number[], out: Entry[], check: boolean): number {
+  /** Appends the entries under path; check: honour the R operation, and only the instances it accepts. */
+  read(this: Registry, path: number[], out: Entry[], check: ReadCheck): number {
     const oid = path[0];
     const o = this.obj(oid);
     const n = path.length;
@@ -199,6 +201,7 @@ Registry.prototype = {
     if (d && check && !(d & Reg.R)) return Coap.METHOD_NOT_ALLOWED;
     const start = out.length;
     for (const inst of one ? [one] : o.insts) {
+      if (check && !check(inst.id)) continue;
       const before = out.length;
       for (const r of d ? [d] : o.def.res) {
         if (check && !(r & Reg.R)) continue;

@@ -171,5 +171,48 @@ describe(`Bootstrap interface: Delete, Discover, Read, consistency at Finish (ri
     const again = await srv.waitForClient(EP, { notRegistrationId: registration.registrationId });
     expect(again.lifetime).toBe(60);
     expect(again.objectLinks.map((l) => l.url)).toContain("/1/1");
+    registration = again;
+  });
+
+  it("Access Control (/2): Bootstrap-Write, -Read and -Discover of ACL instances; registered, read by the server, kept across a power cycle", async () => {
+    await bs.setConfig(EP, {
+      toDelete: ["/0", "/1", "/2"],
+      ...serverAccount(60),
+      acls: {
+        0: { objectId: 3, objectInstanceId: 0, acls: { [SSID]: 1, 0: 1 }, accessControlOwner: SSID },
+        1: { objectId: 1, objectInstanceId: 0, accessControlOwner: SSID },
+      },
+      extraRequests: [
+        { op: "read", path: "/2/0" },
+        { op: "discover", path: "/2" },
+      ],
+    });
+    const from = dut.mark();
+    const session = await bootstrapAgain();
+    expect(session).toMatchObject({ endpoint: EP, authorized: true, state: "finished" });
+    const done = steps(session);
+    for (const step of ["delete /2 2.02", "write /2/0 2.04", "write /2/1 2.04", "read /2/0 2.05", "discover /2 2.05", "finish /bs 2.04"]) expect(done).toContain(step);
+    const read = session.requests.find((r) => r.kind === "read")!.content ?? "";
+    expect(read).toMatch(/id=0, value=3\b/); // Object ID
+    expect(read).toMatch(/id=3, value=101\b/); // owner
+    expect(session.requests.find((r) => r.kind === "discover")!.links).toBe("</2/0>,</2/1>");
+    await dut.waitForLog(BOOTSTRAPPED, { since: from });
+    await dut.waitForLog(REGISTERED, { since: from });
+    registration = await srv.waitForClient(EP, { notRegistrationId: registration.registrationId });
+    const links = registration.objectLinks.map((l) => l.url);
+    expect(links).toContain("/2/0");
+    expect(links).toContain("/2/1");
+    // A management server may read the ACL instances (with one server, nothing is checked).
+    const acl = await srv.read(EP, "/2/0", "TLV");
+    expect(acl.status).toMatch(/^CONTENT/);
+
+    // Stored at Finish: after a power cycle they are there again, without a bootstrap.
+    const sessions = (await bs.sessions(EP)).length;
+    const boot = dut.mark();
+    await dut.powerCycle();
+    await dut.waitForLog(REGISTERED, { since: boot });
+    registration = await srv.waitForClient(EP, { notRegistrationId: registration.registrationId });
+    expect(registration.objectLinks.map((l) => l.url)).toEqual(expect.arrayContaining(["/1/0", "/2/0", "/2/1", "/3/0"]));
+    expect(await bs.sessions(EP)).toHaveLength(sessions);
   });
 });

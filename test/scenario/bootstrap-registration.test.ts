@@ -67,6 +67,7 @@ describe(`client-initiated bootstrap and registration (rig ${RIG})`, () => {
     expect(registration.bindingMode).toBe("U");
     const links = registration.objectLinks.map((l) => l.url);
     expect(links).toContain("/3/0");
+    expect(links).toContain("/2"); // Access Control: the object, no instance written
     expect(links.some((l) => l.startsWith("/1"))).toBe(true);
     expect(links.some((l) => l.startsWith("/0"))).toBe(false); // Security is never exposed
     expect((await srv.clients()).map((c) => c.endpoint)).toContain(EP);

@@ -40,19 +40,21 @@ export function aclAllows(reg: Registry, ssid: number, oid: number, iid: number,
   const srv = reg.obj(1);
   if (!reg.obj(2) || !srv || srv.insts.length < 2) return true;
   if (oid === 2) {
+    // ACL instances come from the bootstrap server or with a created instance, never by Create
     const own = reg.inst(2, iid);
-    return !own || right === Acl.R || own.v[3] === ssid;
+    return own ? right === Acl.R || own.v[3] === ssid : right !== Acl.C;
   }
   const inst = aclFor(reg, oid, iid);
   if (!inst) return false;
   const acl = (inst.v[2] || {}) as MultiValue;
   const r = acl[ssid] !== undefined ? acl[ssid] : inst.v[3] === ssid ? Acl.ALL : acl[0];
-  return typeof r === "number" && (r & right) !== 0;
+  // an absent right (undefined) gives 0
+  return ((r as number) & right) > 0;
 }
 
 /** After server ssid created /oid/iid: an ACL instance making it the owner, full rights. */
 export function aclCreated(reg: Registry, ssid: number, oid: number, iid: number): void {
-  if (!reg.obj(2) || aclFor(reg, oid, iid)) return;
+  if (oid === 2 || !reg.obj(2) || aclFor(reg, oid, iid)) return;
   const inst = reg.createInst(2, reg.freeInstanceId(2));
   if (inst) inst.v = { 0: oid, 1: iid, 2: { [ssid]: Acl.ALL } as MultiValue, 3: ssid };
 }

@@ -45,6 +45,10 @@ describe("Access Control (/2)", () => {
     expect(aclAllows(reg, 102, 2, 4, Acl.R)).toBe(true);
     expect(aclAllows(reg, 102, 2, 4, Acl.W)).toBe(false);
     expect(aclAllows(reg, 101, 2, 4, Acl.W)).toBe(true);
+    // ACL instances are written by the bootstrap server or made by aclCreated, never created over DM
+    expect(aclAllows(reg, 101, 2, Acl.CREATE_IID, Acl.C)).toBe(false);
+    aclCreated(reg, 101, 2, 4);
+    expect(reg.obj(2)!.insts.length).toBe(1);
   });
 
   it("Create needs the C right on the object's 65535 instance; the creator then owns the new instance", () => {

@@ -37,7 +37,7 @@ describe("client-initiated bootstrap", () => {
     expect(reg).toContain(`registration: registered with ${m.dm.uri} as /rd/1 (ep=meter-1)`);
     const r = m.dm.received.find((x) => x.path === "/rd")!;
     expect(r.query).toEqual(["ep=meter-1", "lt=300", "lwm2m=1.1", "b=U"]);
-    expect(text(r.payload)).toBe('</>;rt="oma.lwm2m";ct=11542,</1/0>,</3/0>');
+    expect(text(r.payload)).toBe('</>;rt="oma.lwm2m";ct=11542,</1/0>,</2>,</3/0>');
     // persisted: index + /0/0 (bootstrap account) + /0/1 + /1/0 + endpoint
     expect([...m.sim.store.keys()].sort()).toEqual([0x0000, 0x0001, 0x0100, 0x7f00, 0x7f01]);
   });
@@ -49,7 +49,7 @@ describe("client-initiated bootstrap", () => {
     m.bs.call(PUT, "/0/1", { format: CF_TLV, payload: securityInstance(1, m.dm.uri, 101) });
     expect(m.bs.call(DELETE, "/").code).toBe(0x42);
     const disc = m.bs.call(GET, "/", { accept: CF_LINK });
-    expect(text(disc.payload)).toBe(`</>;lwm2m="1.1",</0/0>;uri="coap://127.0.0.1:${BS_PORT}",</1>,</3/0>`);
+    expect(text(disc.payload)).toBe(`</>;lwm2m="1.1",</0/0>;uri="coap://127.0.0.1:${BS_PORT}",</1>,</2>,</3/0>`);
     expect(m.bs.call(DELETE, "/0/0").code).toBe(0x80);
     expect(m.bs.call(DELETE, "/3/0").code).toBe(0x80);
   });
@@ -63,12 +63,12 @@ describe("client-initiated bootstrap", () => {
     const disc = m.bs.call(GET, "/", { accept: CF_LINK });
     expect(disc.code).toBe(0x45);
     expect(text(disc.payload)).toBe(
-      `</>;lwm2m="1.1",</0/0>;uri="coap://127.0.0.1:${BS_PORT}",</0/1>;ssid=101;uri="${m.dm.uri}",</1/0>;ssid=101,</3/0>`,
+      `</>;lwm2m="1.1",</0/0>;uri="coap://127.0.0.1:${BS_PORT}",</0/1>;ssid=101;uri="${m.dm.uri}",</1/0>;ssid=101,</2>,</3/0>`,
     );
     expect(text(m.bs.call(GET, "/1", { accept: CF_LINK }).payload)).toBe("</1/0>;ssid=101");
   });
 
-  it("Bootstrap-Read works on /1 only; /0 is 4.01, /3 4.05", () => {
+  it("Bootstrap-Read works on /1 (and /2); /0 is 4.01, /3 4.05", () => {
     const m = provisionedMeter();
     m.sim.waitLog("Bootstrap-Request sent");
     m.sim.run(100);
@@ -80,6 +80,48 @@ describe("client-initiated bootstrap", () => {
     expect(entries.find((e) => e.path.join("/") === "1/0/17")!.value).toBe(5);
     expect(m.bs.call(GET, "/0/0").code).toBe(0x81);
     expect(m.bs.call(GET, "/3/0").code).toBe(0x85);
+  });
+
+  it("Access Control (/2): Bootstrap-Write, -Read, -Discover and -Delete; persisted at Finish, there after a reboot", () => {
+    const m = provisionedMeter();
+    m.sim.waitLog("Bootstrap-Request sent");
+    m.sim.run(100);
+    const acl = (iid: number, oid: number, oiid: number, rights: [number, number][], owner: number) =>
+      tlv([2, iid], [[[0], oid], [[1], oiid], ...rights.map(([k, v]) => [[2, k], v] as [number[], number]), [[3], owner]]);
+    expect(m.bs.call(PUT, "/2/0", { format: CF_TLV, payload: acl(0, 3, 0, [[101, 1], [0, 1]], 101) }).code).toBe(0x44);
+    expect(m.bs.call(PUT, "/2/1", { format: CF_TLV, payload: acl(1, 1, 0, [], 101) }).code).toBe(0x44);
+    expect(m.bs.call(PUT, "/2/2", { format: CF_TLV, payload: acl(2, 3303, 65535, [[101, 16]], 65535) }).code).toBe(0x44);
+    // Bootstrap-Read: /2 (like /1) may be read back
+    const r = m.bs.call(GET, "/2/0", { accept: CF_SENML_CBOR });
+    expect(r.code).toBe(0x45);
+    const v = Object.fromEntries(decodeContent(CF_SENML_CBOR, [2, 0], r.payload!, types).map((e) => [e.path.join("/"), e.value]));
+    expect(v).toEqual({ "2/0/0": 3, "2/0/1": 0, "2/0/2/0": 1, "2/0/2/101": 1, "2/0/3": 101 });
+    expect(m.bs.call(GET, "/2").code).toBe(0x45);
+    expect(text(m.bs.call(GET, "/2", { accept: CF_LINK }).payload)).toBe("</2/0>,</2/1>,</2/2>");
+    expect(m.bs.call(DELETE, "/2/2").code).toBe(0x42);
+    m.bs.call(PUT, "/0/1", { format: CF_TLV, payload: securityInstance(1, m.dm.uri, 101) });
+    m.bs.call(PUT, "/1/0", { format: CF_TLV, payload: serverInstance(0, 101) });
+    expect(text(m.bs.call(GET, "/", { accept: CF_LINK }).payload)).toBe(
+      `</>;lwm2m="1.1",</0/0>;uri="coap://127.0.0.1:${BS_PORT}",</0/1>;ssid=101;uri="${m.dm.uri}",</1/0>;ssid=101,</2/0>,</2/1>,</3/0>`,
+    );
+    expect(m.bs.call(POST, "/bs").code).toBe(0x44);
+    expect([...m.sim.store.keys()].filter((k) => k >> 8 === 2).sort()).toEqual([0x0200, 0x0201]);
+    m.sim.waitLog("registration: registered with");
+    expect(text(m.dm.received.find((x) => x.path === "/rd")!.payload)).toBe('</>;rt="oma.lwm2m";ct=11542,</1/0>,</2/0>,</2/1>,</3/0>');
+    const before = m.app.reg.obj(2)!.insts;
+    m.sim.reboot();
+    const app = boot(m.sim);
+    expect(app.reg.obj(2)!.insts).toEqual(before);
+    expect(app.reg.get(2, 0, 2)).toEqual({ 0: 1, 101: 1 });
+    m.sim.waitLog("registration: registered with");
+    // a later bootstrap deletes them: Bootstrap-Delete /2, persisted at Finish
+    m.sim.command("bootstrap");
+    m.sim.waitLog("Bootstrap-Request sent");
+    m.sim.run(100);
+    expect(m.bs.call(DELETE, "/2").code).toBe(0x42);
+    expect(m.bs.call(POST, "/bs").code).toBe(0x44);
+    expect([...m.sim.store.keys()].filter((k) => k >> 8 === 2)).toEqual([]);
+    expect(app.reg.obj(2)!.insts).toEqual([]);
   });
 
   it("object-level write carries several instances; unknown resources are ignored", () => {

@@ -1,6 +1,9 @@
 import { describe, it, expect } from "vitest";
-import { provisionedMeter, bootstrapSession, Meter, POST, GET, PUT, DELETE, types } from "./helpers";
+import { provisionedMeter, bootstrapSession, securityInstance, serverInstance, tlv, Meter, POST, GET, PUT, DELETE, types } from "./helpers";
 import { CF_TLV, CF_SENML_CBOR, CF_SENML_JSON, CF_LINK, decodeContent } from "../../../firmware/formats/content-format";
+import { FakeServer } from "../../sim/hal";
+import { ObjectDef } from "../../../firmware/lwm2m/registry";
+import { Value } from "../../../firmware/formats/model";
 
 const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : "");
 
@@ -103,5 +106,174 @@ describe("device management", () => {
     expect(m.dm.call(POST, "/3/0/4").code).toBe(0x44);
     m.sim.run(1000);
     expect(m.sim.resets).toEqual(["reboot"]);
+  });
+});
+
+// ---- Access Control (/2) ----
+
+const R = 1, W = 2, E = 4, D = 8, C = 16;
+
+/** An ACL instance /2/iid for /oid/oiid: rights by SSID (0 = default) and owner. */
+function acl(iid: number, oid: number, oiid: number, rights: Record<number, number>, owner: number): Uint8Array {
+  const fields: [number[], Value][] = [[[0], oid], [[1], oiid], [[3], owner]];
+  for (const k of Object.keys(rights)) fields.push([[2, +k], rights[+k]]);
+  return tlv([2, iid], fields);
+}
+
+/** A multiple-instance object with one RW string resource (5750), for Create and Delete. */
+const testDef: ObjectDef = { id: 3303, multi: true, res: [(5750 << 9) | (1 << 5) | 3] };
+
+/** Servers 101 (m.dm) and 102 (dm2) bootstrapped with the given ACL instances, both registered. */
+function twoServers(acls: Uint8Array[]): { m: Meter; dm2: FakeServer } {
+  const m = provisionedMeter();
+  const dm2 = m.sim.addServer("127.0.0.1", 5693);
+  m.app.reg.add(testDef);
+  m.app.reg.createInst(3303, 0);
+  m.sim.waitLog("Bootstrap-Request sent");
+  m.sim.run(100);
+  const codes = [
+    m.bs.call(PUT, "/0/1", { format: CF_TLV, payload: securityInstance(1, m.dm.uri, 101) }).code,
+    m.bs.call(PUT, "/0/2", { format: CF_TLV, payload: securityInstance(2, dm2.uri, 102) }).code,
+    m.bs.call(PUT, "/1/0", { format: CF_TLV, payload: serverInstance(0, 101) }).code,
+    m.bs.call(PUT, "/1/1", { format: CF_TLV, payload: serverInstance(1, 102) }).code,
+    ...acls.map((a, i) => m.bs.call(PUT, "/2/" + i, { format: CF_TLV, payload: a }).code),
+    m.bs.call(POST, "/bs").code,
+  ];
+  expect(codes.every((c) => c === 0x44)).toBe(true);
+  m.sim.waitLog("registered with");
+  m.sim.waitLog("registered with");
+  return { m, dm2 };
+}
+
+/** /2/0 /3/0: 101 R|W, others R. /2/1 /1/0: owned by 101, nobody named. /2/2 /1/1: 102 R|E,
+ * owned by 101. /2/3 Create on /3303: 102 only. /2/4 /3303/0: 101 R, 102 R|D. */
+function standard() {
+  return twoServers([
+    acl(0, 3, 0, { 101: R | W, 0: R }, 101),
+    acl(1, 1, 0, {}, 101),
+    acl(2, 1, 1, { 102: R | E }, 101),
+    acl(3, 3303, 65535, { 102: C }, 65535),
+    acl(4, 3303, 0, { 101: R, 102: R | D }, 101),
+  ]);
+}
+
+const aclTargets = (m: Meter) => m.app.reg.obj(2)!.insts.map((i) => [i.id, i.v[0], i.v[1], i.v[3]]);
+
+describe("device management with access control", () => {
+  it("registers /2 instances written by the bootstrap server", () => {
+    const { dm2 } = standard();
+    expect(text(dm2.received.find((r) => r.path === "/rd")!.payload)).toBe(
+      '</>;rt="oma.lwm2m";ct=11542,</1/0>,</1/1>,</2/0>,</2/1>,</2/2>,</2/3>,</2/4>,</3/0>,</3303/0>',
+    );
+  });
+
+  it("Read and Observe need R: named rights, the default (ACL instance 0) for the others, the owner's", () => {
+    const { m, dm2 } = standard();
+    expect(m.dm.call(GET, "/3/0/0").code).toBe(0x45); // named R
+    expect(dm2.call(GET, "/3/0/0").code).toBe(0x45); // default R
+    expect(m.dm.call(GET, "/1/0").code).toBe(0x45); // owner, not named: full rights
+    expect(dm2.call(GET, "/1/0").code).toBe(0x81); // not named, no default
+    expect(dm2.call(GET, "/1/0/1", { observe: 0 }).code).toBe(0x81);
+    expect(dm2.call(GET, "/1/1/1", { observe: 0 }).code).toBe(0x45);
+    expect(dm2.call(GET, "/3303/0").code).toBe(0x45);
+  });
+
+  it("a Read or Observe of an object returns only the instances the server may read", () => {
+    const { m, dm2 } = standard();
+    const ids = (p: Uint8Array | null) => [...new Set(decodeContent(CF_TLV, [1], p!, types).map((e) => e.path[1]))];
+    const r102 = dm2.call(GET, "/1");
+    expect(r102.code).toBe(0x45);
+    expect(ids(r102.payload)).toEqual([1]);
+    expect(ids(m.dm.call(GET, "/1").payload)).toEqual([0, 1]);
+    m.dm.call(PUT, "/1", { query: ["pmax=10"] }); // object-level attributes: no instance to check
+    dm2.call(PUT, "/1", { query: ["pmax=10"] });
+    expect(dm2.call(GET, "/1", { observe: 0 }).code).toBe(0x45);
+    m.sim.run(25_000);
+    expect(dm2.notifications.length).toBeGreaterThanOrEqual(2);
+    for (const n of dm2.notifications) expect(ids(n.payload)).toEqual([1]);
+  });
+
+  it("Write and Write-Attributes: W to write, R to set attributes; refusals are 4.01", () => {
+    const { m, dm2 } = standard();
+    expect(m.dm.call(PUT, "/3/0/13", { format: 0, payload: "1700000000" }).code).toBe(0x44);
+    expect(dm2.call(PUT, "/3/0/13", { format: 0, payload: "1700000000" }).code).toBe(0x81);
+    expect(dm2.call(POST, "/1/1", { format: CF_TLV, payload: tlv([1, 1], [[[1], 120]]) }).code).toBe(0x81);
+    expect(dm2.call(PUT, "/1/1/1", { format: 0, payload: "120" }).code).toBe(0x81);
+    expect(m.dm.call(PUT, "/1/1/1", { format: 0, payload: "120" }).code).toBe(0x44);
+    expect(dm2.call(PUT, "/1/1", { query: ["pmin=5"] }).code).toBe(0x44);
+    expect(dm2.call(PUT, "/1/0", { query: ["pmin=5"] }).code).toBe(0x81);
+  });
+
+  it("Execute needs E", () => {
+    const { m, dm2 } = standard();
+    expect(m.dm.call(POST, "/3/0/4").code).toBe(0x81); // 101 has R|W on /3/0
+    expect(dm2.call(POST, "/1/0/8").code).toBe(0x81);
+    expect(dm2.call(POST, "/1/1/8").code).toBe(0x44);
+    m.sim.run(2000);
+    expect(m.sim.resets).toEqual([]);
+  });
+
+  it("Discover is not subject to access control (LwM2M 1.1: R covers Read, Observe, Write-Attributes)", () => {
+    const { dm2 } = standard();
+    const d = dm2.call(GET, "/1/0", { accept: CF_LINK });
+    expect(d.code).toBe(0x45);
+    expect(text(d.payload).startsWith("</1/0>,</1/0/0>")).toBe(true);
+  });
+
+  it("Create needs C on /oid/65535; the creator owns the new instance's ACL instance", () => {
+    const { m, dm2 } = standard();
+    const body = tlv([3303, 1], [[[5750], "x"]]);
+    expect(m.dm.call(POST, "/3303", { format: CF_TLV, payload: body }).code).toBe(0x81);
+    expect(m.app.reg.inst(3303, 1)).toBeNull();
+    const r = dm2.call(POST, "/3303", { format: CF_TLV, payload: body });
+    expect(r.code).toBe(0x41);
+    expect(aclTargets(m)).toContainEqual([5, 3303, 1, 102]);
+    expect(m.app.reg.get(2, 5, 2)).toEqual({ 102: 31 });
+    expect(m.dm.call(GET, "/3303/1").code).toBe(0x81);
+    expect(text(dm2.call(GET, "/3303/1/5750").payload)).toBe("x");
+    // the new ACL instance is announced
+    m.sim.run(2000);
+    expect(text(m.dm.last()!.payload)).toContain("</2/5>");
+    // Delete by its owner (full rights) takes the ACL instance along
+    expect(dm2.call(DELETE, "/3303/1").code).toBe(0x42);
+    expect(aclTargets(m).some((t) => t[1] === 3303 && t[2] === 1)).toBe(false);
+  });
+
+  it("Delete needs D; a deleted instance's ACL instance goes too", () => {
+    const { m, dm2 } = standard();
+    expect(m.dm.call(DELETE, "/3303/0").code).toBe(0x81);
+    expect(m.app.reg.inst(3303, 0)).not.toBeNull();
+    expect(dm2.call(DELETE, "/3303/0").code).toBe(0x42);
+    expect(m.app.reg.inst(3303, 0)).toBeNull();
+    expect(m.app.reg.inst(2, 4)).toBeNull();
+  });
+
+  it("ACL instances: every server reads them, only the owner writes or deletes them, none creates them", () => {
+    const { m, dm2 } = standard();
+    expect(dm2.call(GET, "/2/0").code).toBe(0x45);
+    expect(dm2.call(PUT, "/2/0/2/102", { format: 0, payload: "3" }).code).toBe(0x81);
+    expect(dm2.call(DELETE, "/2/0").code).toBe(0x81);
+    expect(dm2.call(PUT, "/3/0/13", { format: 0, payload: "1700000000" }).code).toBe(0x81);
+    // the owner gives 102 W on /3/0
+    expect(m.dm.call(PUT, "/2/0/2/102", { format: 0, payload: "3" }).code).toBe(0x44);
+    expect(dm2.call(PUT, "/3/0/13", { format: 0, payload: "1700000000" }).code).toBe(0x44);
+    const body = tlv([2, 9], [[[2, 101], 1], [[3], 101]]);
+    expect(m.dm.call(POST, "/2", { format: CF_TLV, payload: body }).code).toBe(0x81);
+    expect(m.dm.call(DELETE, "/2/0").code).toBe(0x42);
+    expect(m.dm.call(GET, "/3/0").code).toBe(0x81); // no ACL instance: out of reach
+  });
+
+  it("a single management server is never checked, whatever the ACL instances say", () => {
+    const m = provisionedMeter();
+    m.sim.waitLog("Bootstrap-Request sent");
+    m.sim.run(100);
+    m.bs.call(PUT, "/0/1", { format: CF_TLV, payload: securityInstance(1, m.dm.uri, 101) });
+    m.bs.call(PUT, "/1/0", { format: CF_TLV, payload: serverInstance(0, 101) });
+    expect(m.bs.call(PUT, "/2/0", { format: CF_TLV, payload: acl(0, 3, 0, { 101: 0, 0: 0 }, 65535) }).code).toBe(0x44);
+    expect(m.bs.call(POST, "/bs").code).toBe(0x44);
+    m.sim.waitLog("registered with");
+    expect(m.dm.call(GET, "/3/0").code).toBe(0x45);
+    expect(m.dm.call(PUT, "/3/0/13", { format: 0, payload: "1700000000" }).code).toBe(0x44);
+    expect(m.dm.call(PUT, "/1/0/1", { format: 0, payload: "120" }).code).toBe(0x44);
   });
 });

@@ -5,6 +5,7 @@ import { Registry } from "../../../firmware/lwm2m/registry";
 import { securityDef } from "../../../firmware/lwm2m/objects/security";
 import { serverDef } from "../../../firmware/lwm2m/objects/server";
 import { deviceDef } from "../../../firmware/lwm2m/objects/device";
+import { aclDef } from "../../../firmware/lwm2m/objects/access-control";
 import { Entry, Value } from "../../../firmware/formats/model";
 import { CF_TLV, encodeContent } from "../../../firmware/formats/content-format";
 import { LOG_DBG, LOG_INF } from "../../../firmware/lib/log";
@@ -15,6 +16,7 @@ export const DM_PORT = 5683;
 const typeReg = new Registry();
 typeReg.add(securityDef);
 typeReg.add(serverDef);
+typeReg.add(aclDef);
 typeReg.add(deviceDef);
 export const types = typeReg.types;
 

@@ -99,7 +99,7 @@ describe("registration", () => {
     m.sim.waitLog("committed (2 server(s))");
     m.sim.waitLog("registered with");
     m.sim.waitLog("registered with");
-    expect(text(dm2.received[0].payload)).toBe('</>;rt="oma.lwm2m";ct=11542,</1/0>,</1/1>,</3/0>');
+    expect(text(dm2.received[0].payload)).toBe('</>;rt="oma.lwm2m";ct=11542,</1/0>,</1/1>,</2>,</3/0>');
     expect(m.sim.command("status")).toEqual([
       "bootstrap: done",
       "server 101: registered coap://127.0.0.1:5683 /rd/1",
