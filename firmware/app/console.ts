@@ -19,7 +19,7 @@ import { storeCommit } from "../hal/store";
 import { reset } from "../hal/sys";
 import { Registry } from "../lwm2m/registry";
 import { parseUri } from "../lwm2m/uri";
-import { saveConfig, saveEndpoint, loadFlags, saveFlags, Flag } from "../lwm2m/persist";
+import { saveConfig, loadFlags, Flag, Persist } from "../lwm2m/persist";
 import { utf8Encode, utf8Decode, unhex, base64urlDecode, hex, B64 } from "../lib/bytes";
 import { bootstrapAccount, securityForSsid, purge } from "../lwm2m/objects/security";
 import { Txn, writeCredential, removeCredential, readPublicPart, credentialMode, Cred, secureKeys, keyMarkers } from "../lwm2m/credentials";
@@ -193,7 +193,7 @@ function exec(a: Configurable, w: string[]): string {
       const ch = v.charCodeAt(i);
       if (ch <= 32 || ch > 126 || "&?/=".indexOf(v.charAt(i)) >= 0) return "bad character in endpoint name";
     }
-    const rc = saveEndpoint(v);
+    const rc = storeCommit([Persist.REC_ENDPOINT], [utf8Encode(v)]);
     if (rc >= 0) a.endpoint = v;
     return stored(rc);
   }
@@ -202,7 +202,7 @@ function exec(a: Configurable, w: string[]): string {
     // keep (default): a re-bootstrap starts from the server accounts as they are; wipe: from none
     const f = ["keep", "wipe"].indexOf(v);
     const flags = loadFlags() & ~Flag.WIPE_ON_REBOOTSTRAP;
-    return f < 0 ? "want keep or wipe" : stored(saveFlags(f ? flags | Flag.WIPE_ON_REBOOTSTRAP : flags));
+    return f < 0 ? "want keep or wipe" : stored(storeCommit([Persist.REC_FLAGS], [new Uint8Array([f ? flags | Flag.WIPE_ON_REBOOTSTRAP : flags])]));
   }
 
   if (c === "3set bs-uri") {

@@ -114,24 +114,31 @@ function requestKey(m: CoapMessage): string {
   return key;
 }
 
+function warn(what: string, e: unknown): void {
+  logWrn(MOD, what + ": " + (e as Error).message);
+}
+
 /** Runs an application callback; its exceptions are logged, never thrown into the protocol. */
 function safely(fn: ((a: any, b?: any, c?: any) => void) | null | undefined, a: any, b?: any, c?: any): void {
   try {
     if (fn) fn(a, b, c);
   } catch (e) {
-    logWrn(MOD, "callback: " + (e as Error).message);
+    warn("callback", e);
   }
 }
 
-export class CoapEndpoint {
+export interface CoapEndpoint {
   /** Called with the exchange and ctx. */
   onRequest?: ((exchange: Exchange, ctx?: any) => void) | null;
   onObserveCancel?: ((token: Uint8Array) => void) | null;
 
+  readonly transport: Transport;
+  readonly scheduler: Scheduler;
+  readonly random: () => number;
   p: CoapParams;
   mid: number;
-  nextId = 1;
-  pending: Pending[] = [];
+  nextId: number;
+  pending: Pending[];
   upload?: Upload | null;
   rep?: Representation | null;
   /** The scheduler timer (undefined or 0: none) and its deadline. */
@@ -139,49 +146,70 @@ export class CoapEndpoint {
   timerAt?: number;
   closed?: boolean;
   /** Passed to onRequest and to response handlers. */
-  ctx: any = null;
+  ctx: any;
 
-  constructor(readonly transport: Transport, readonly scheduler: Scheduler, readonly random: () => number, params?: Partial<CoapParams>) {
-    // the defaults, with the given parameters in their place
-    this.p = Object.assign({
-      ackTimeout: 2000,
-      ackRandomFactor: 1.5,
-      maxRetransmit: 4,
-      exchangeLifetime: 247000,
-      nonLifetime: 145000,
-      blockSzx: 6,
-      maxBodyBytes: 4096,
-    }, params);
-    this.mid = (random() * 65536) | 0;
-  }
+  request(type: number, code: number, options: CoapOption[], payload: Uint8Array | null, onResponse: ResponseHandler): number;
+  /** Sends a 2.05 notification; onDone(true) on ACK (NON: at once), false on RST, timeout or supersession. */
+  notify(token: Uint8Array, options: CoapOption[], payload: Uint8Array | null, confirmable: boolean, onDone?: (ok: boolean) => void): void;
+  /** Entry point for every datagram from the link; never throws. */
+  receive(datagram: Uint8Array): void;
+  close(): void;
+}
 
-  request(type: number, code: number, options: CoapOption[], payload: Uint8Array | null, onResponse: ResponseHandler): number {
-    const id = this.nextId++;
-    if (this.closed) safely(onResponse, null, "closed", this.ctx);
+// A constructor and one prototype object rather than a class: the same objects, in fewer bytes.
+export const CoapEndpoint = function (this: CoapEndpoint, transport: Transport, scheduler: Scheduler, random: () => number, params?: Partial<CoapParams>) {
+  const ep = this as { -readonly [k in keyof CoapEndpoint]: CoapEndpoint[k] };
+  ep.transport = transport;
+  ep.scheduler = scheduler;
+  ep.random = random;
+  ep.nextId = 1;
+  ep.pending = [];
+  ep.ctx = null;
+  // the defaults, with the given parameters in their place
+  ep.p = Object.assign({
+    ackTimeout: 2000,
+    ackRandomFactor: 1.5,
+    maxRetransmit: 4,
+    exchangeLifetime: 247000,
+    nonLifetime: 145000,
+    blockSzx: 6,
+    maxBodyBytes: 4096,
+  }, params);
+  ep.mid = (random() * 65536) | 0;
+} as unknown as {
+  new (transport: Transport, scheduler: Scheduler, random: () => number, params?: Partial<CoapParams>): CoapEndpoint;
+  prototype: CoapEndpoint;
+};
+
+CoapEndpoint.prototype = {
+  request(this: CoapEndpoint, type: number, code: number, options: CoapOption[], payload: Uint8Array | null, onResponse: ResponseHandler): number {
+    const ep = this;
+    const id = ep.nextId++;
+    if (ep.closed) safely(onResponse, null, "closed", ep.ctx);
     else {
       const token = new Uint8Array(4);
-      for (let i = 0; i < 4; i++) token[i] = this.random() * 256;
-      const r = add(this, K.QUEUED, 0, token, -1);
+      for (let i = 0; i < 4; i++) token[i] = ep.random() * 256;
+      const r = add(ep, K.QUEUED, 0, token, -1);
       r.id = id;
       r.handler = onResponse;
       r.msg = { type: type === Coap.NON ? Coap.NON : Coap.CON, code: code, mid: 0, token: token, options: options, payload: payload };
-      startNext(this);
-      arm(this);
+      startNext(ep);
+      arm(ep);
     }
     return id;
-  }
+  },
 
-  /** Sends a 2.05 notification; onDone(true) on ACK (NON: at once), false on RST, timeout or supersession. */
-  notify(token: Uint8Array, options: CoapOption[], payload: Uint8Array | null, confirmable: boolean, onDone?: (ok: boolean) => void): void {
-    if (this.closed) return safely(onDone, false);
-    const t = this.scheduler.now();
-    const m: CoapMessage = { type: confirmable ? Coap.CON : Coap.NON, code: Coap.CONTENT, mid: (this.mid = (this.mid + 1) & 0xffff), token: token, options: options, payload: payload };
+  notify(this: CoapEndpoint, token: Uint8Array, options: CoapOption[], payload: Uint8Array | null, confirmable: boolean, onDone?: (ok: boolean) => void): void {
+    const ep = this;
+    if (ep.closed) return safely(onDone, false);
+    const t = ep.scheduler.now();
+    const m: CoapMessage = { type: confirmable ? Coap.CON : Coap.NON, code: Coap.CONTENT, mid: (ep.mid = (ep.mid + 1) & 0xffff), token: token, options: options, payload: payload };
     let old: Pending | null = null;
     // notifications are the entries with a token and no response handler
-    for (const o of this.pending) if (!o.handler && o.token && bytesEqual(o.token, token)) old = o;
-    remove(this, old as Pending); // none: indexOf finds no null
-    const o = add(this, confirmable ? K.CONFIRM : K.NON_NOTE, m.mid, token, confirmable ? -1 : t + this.p.nonLifetime);
-    send(this, m, confirmable ? o : null);
+    for (const o of ep.pending) if (!o.handler && o.token && bytesEqual(o.token, token)) old = o;
+    remove(ep, old as Pending); // none: indexOf finds no null
+    const o = add(ep, confirmable ? K.CONFIRM : K.NON_NOTE, m.mid, token, confirmable ? -1 : t + ep.p.nonLifetime);
+    send(ep, m, confirmable ? o : null);
     if (confirmable) {
       o.onDone = onDone;
       // RFC 7641 4.5.2: a newer CON notification replaces one in flight, keeping its back-off.
@@ -191,41 +219,42 @@ export class CoapEndpoint {
         safely(old.onDone, false);
       }
     } else safely(onDone, true);
-    arm(this);
-  }
+    arm(ep);
+  },
 
-  /** Entry point for every datagram from the link; never throws. */
-  receive(datagram: Uint8Array): void {
-    if (this.closed) return;
+  receive(this: CoapEndpoint, datagram: Uint8Array): void {
+    const ep = this;
+    if (ep.closed) return;
     let m: CoapMessage | null = null;
     try {
-      dispatch(this, (m = decodeMessage(datagram)));
+      dispatch(ep, (m = decodeMessage(datagram)));
     } catch (e) {
-      if (m) logWrn(MOD, "rx: " + (e as Error).message);
+      if (m) warn("rx", e);
       else {
         log(Log.LOG_DBG, MOD, "drop: " + (e as Error).message);
         // A confirmable message with a format error is rejected (RFC 7252 section 4.2).
-        if (datagram.length >= 4 && datagram[0] >> 4 === 4) sendEmpty(this, Coap.RST, (datagram[2] << 8) | datagram[3]);
+        if (datagram.length >= 4 && datagram[0] >> 4 === 4) sendEmpty(ep, Coap.RST, (datagram[2] << 8) | datagram[3]);
         return;
       }
     }
-    arm(this);
-  }
+    arm(ep);
+  },
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.scheduler.cancel(this.timer as number);
-    const all = this.pending;
-    this.pending = [];
-    this.upload = this.rep = null;
+  close(this: CoapEndpoint): void {
+    const ep = this;
+    if (ep.closed) return;
+    ep.closed = true;
+    ep.scheduler.cancel(ep.timer as number);
+    const all = ep.pending;
+    ep.pending = [];
+    ep.upload = ep.rep = null;
     // onDone is set on CON notifications only
     for (const p of all) {
-      if (p.handler) safely(p.handler, null, "closed", this.ctx);
+      if (p.handler) safely(p.handler, null, "closed", ep.ctx);
       else safely(p.onDone, false);
     }
-  }
-}
+  },
+} as CoapEndpoint;
 
 /** Forgets a request; its handler is not called. */
 export function cancelRequest(ep: CoapEndpoint, id: number): void {
@@ -265,7 +294,7 @@ function send(ep: CoapEndpoint, m: CoapMessage | Uint8Array, o?: Pending | null)
     try {
       bytes = encodeMessage(m);
     } catch (e) {
-      logWrn(MOD, "encode: " + (e as Error).message);
+      warn("encode", e);
       // the messages sent here are the endpoint's own: m can become the 5.00
       m.code = Coap.INTERNAL_SERVER_ERROR;
       m.options = [];
@@ -281,7 +310,7 @@ function send(ep: CoapEndpoint, m: CoapMessage | Uint8Array, o?: Pending | null)
   try {
     ep.transport.send(bytes);
   } catch (e) {
-    logWrn(MOD, "send: " + (e as Error).message);
+    warn("send", e);
   }
   return bytes;
 }
@@ -430,7 +459,7 @@ function dispatch(ep: CoapEndpoint, m: CoapMessage): void {
   try {
     ep.onRequest(ex, ep.ctx);
   } catch (e) {
-    logWrn(MOD, "onRequest: " + (e as Error).message);
+    warn("onRequest", e);
     ex.respond(Coap.INTERNAL_SERVER_ERROR);
   }
   if (!ex.done && con) {

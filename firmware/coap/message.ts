@@ -1,7 +1,7 @@
 // CoAP message model and wire format (RFC 7252 section 3), plus option helpers and the
 // Block1/Block2 option value (RFC 7959). Decoded option values and payloads are views into
 // the datagram (no copy): the datagram must not be reused while the message is in use.
-import { Reader, fail, putBytes, putNum, readInt, skip, utf8Decode, utf8Encode, writer, written } from "../lib/bytes";
+import { EMPTY_BYTES, Reader, fail, putBytes, putNum, readInt, skip, utf8Decode, utf8Encode, writer, written } from "../lib/bytes";
 
 // Numeric constants are const enum members throughout the firmware: tsc writes each use as a
 // literal. A module-level const would stay a variable of the bundle's scope, and on the meter
@@ -116,7 +116,7 @@ export const enum Known {
     (1 << Coap.URI_QUERY) | (1 << Coap.ACCEPT) | (1 << Coap.BLOCK2) | (1 << Coap.BLOCK1),
 }
 
-export const EMPTY_BYTES = new Uint8Array(0);
+export { EMPTY_BYTES };
 
 export function emptyBytes(): Uint8Array {
   return EMPTY_BYTES;

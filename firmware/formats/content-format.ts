@@ -31,18 +31,19 @@ export function isSupportedFormat(f: number): boolean {
   return " 11542 112 110 0 42 ".indexOf(" " + f + " ") >= 0; // TLV, SenML CBOR and JSON, text, opaque
 }
 
-type Encoder = (base: number[], entries: Entry[], types: TypeLookup, flag: boolean) => Uint8Array;
-type Decoder = (base: number[], payload: Uint8Array, types: TypeLookup, flag: boolean) => Entry[];
-
 // The codecs' flag is bit 1 of the format: SenML JSON (110) rather than CBOR (112), opaque (42)
 // rather than text (0).
 
+/** The codec of format f among TLV's, SenML's and the single-value formats'. */
+function pick<F>(f: number, tlv: F, senml: F, single: F): F {
+  return f === Cf.CF_TLV ? tlv : f === Cf.CF_SENML_JSON || f === Cf.CF_SENML_CBOR ? senml
+    : f === Cf.CF_TEXT || f === Cf.CF_OPAQUE ? single : fail("unsupported content format " + f);
+}
+
 export function encodeContent(f: number, base: number[], entries: Entry[], types: TypeLookup): Uint8Array {
-  return (f === Cf.CF_TLV ? encodeTlv : f === Cf.CF_SENML_JSON || f === Cf.CF_SENML_CBOR ? encodeSenml
-    : f === Cf.CF_TEXT || f === Cf.CF_OPAQUE ? encodeSingle : fail("unsupported content format " + f) as Encoder)(base, entries, types, (f & 2) > 0);
+  return pick(f, encodeTlv, encodeSenml, encodeSingle)(base, entries, types, (f & 2) > 0);
 }
 
 export function decodeContent(f: number, base: number[], payload: Uint8Array, types: TypeLookup): Entry[] {
-  return (f === Cf.CF_TLV ? decodeTlv : f === Cf.CF_SENML_JSON || f === Cf.CF_SENML_CBOR ? decodeSenml
-    : f === Cf.CF_TEXT || f === Cf.CF_OPAQUE ? decodeSingle : fail("unsupported content format " + f) as Decoder)(base, payload, types, (f & 2) > 0);
+  return pick(f, decodeTlv, decodeSenml, decodeSingle)(base, payload, types, (f & 2) > 0);
 }

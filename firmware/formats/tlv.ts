@@ -1,7 +1,7 @@
 // OMA TLV (content-format 11542), LwM2M 1.1 Core section 7.4.3.
 
 import {
-  Reader, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, writer, written,
+  EMPTY_BYTES, Reader, fail, putBytes, putNum, readFloat, readInt, skip, utf8Decode, utf8Encode, writer, written,
 } from "../lib/bytes";
 import { Entry, TypeLookup, Value, pathStartsWith, pathToString, Model } from "./model";
 import { typeFor } from "./values";
@@ -70,7 +70,7 @@ function encodeLevel(list: Entry[], from: number, to: number, depth: number, typ
     let j = i + 1;
     while (j < to && list[j].path[depth] === id) j++;
     let type = depth === 1 ? K.OBJ_INST : K.MULTI;
-    let body: Uint8Array;
+    let body = EMPTY_BYTES;
     // an object instance, or a resource with instances (sorted last among its entries)
     if (depth === 1 || (depth === 2 && list[j - 1].path.length === 4)) body = encodeLevel(list, i, j, depth + 1, types);
     else {
@@ -78,7 +78,7 @@ function encodeLevel(list: Entry[], from: number, to: number, depth: number, typ
       // [o,i,r] without a value: a multiple resource with no instances
       if (depth === 3) type = K.RES_INST;
       else if (e.value !== null) type = K.RES;
-      body = type === K.MULTI ? new Uint8Array(0) : encodeValue(e.path, e.value, types);
+      if (type !== K.MULTI) body = encodeValue(e.path, e.value, types);
     }
     const len = body.length;
     if (!(id >= 0 && id <= 65535)) fail("tlv: bad identifier");
@@ -147,11 +147,10 @@ function decodeLevel(b: Uint8Array, pos: number, end: number, parent: number[], 
     r.n += len;
     const kind = t & 0xc0;
     const level = (L.LEVELS >> ((t >> 6) * 4)) & 15;
-    let path: number[];
-    if (level === parent.length) path = parent.concat([id]);
-    else if (top && level === parent.length - 1 && parent[level] === id) path = parent.slice();
-    else if (top && level === 2 && parent.length === 1) path = [parent[0], Model.NO_ID, id];
-    else fail("tlv: unexpected element at " + pathToString(parent));
+    const path: number[] = level === parent.length ? parent.concat([id])
+      : top && level === parent.length - 1 && parent[level] === id ? parent.slice()
+      : top && level === 2 && parent.length === 1 ? [parent[0], Model.NO_ID, id]
+      : fail("tlv: unexpected element at " + pathToString(parent));
     if (!(kind & K.RES_INST)) {
       // an object instance or a multiple resource: elements inside
       const count = out.length;

@@ -5,6 +5,9 @@ export const enum Bytes {
   MAX_SAFE = 9007199254740991,
 }
 
+/** Shared, never written to. */
+export const EMPTY_BYTES = new Uint8Array(0);
+
 /** Throws a plain Error: one call instead of a throw expression at each of many sites. */
 export function fail(message: string): never {
   throw new Error(message);

@@ -1,8 +1,9 @@
 // The configuration in the store: one TLV record per /0../2 instance (id = oid << 8 | iid),
-// an index of those records, and small records for the endpoint name.
+// an index of those records, and small records for the endpoint name and the settings. Only
+// the console (an overlay) writes the small records: it does so itself, with storeCommit.
 import { encodeContent, decodeContent, Cf } from "../formats/content-format";
 import { Entry } from "../formats/model";
-import { utf8Encode, utf8Decode } from "../lib/bytes";
+import { fail, utf8Decode } from "../lib/bytes";
 import { logWrn } from "../lib/log";
 import { storeRead, storeCommit } from "../hal/store";
 import { Registry, Reg } from "./registry";
@@ -45,11 +46,11 @@ export function loadConfig(reg: Registry): number {
     const oid = ids[i] >> 8;
     const iid = ids[i] & 255;
     try {
-      if (CONFIG_OBJECTS.indexOf(oid) < 0) throw new Error("unknown object");
+      if (CONFIG_OBJECTS.indexOf(oid) < 0) fail("unknown object");
       const b = storeRead(ids[i]);
-      if (!b) throw new Error("missing");
+      if (!b) fail("missing");
       const entries = decodeContent(Cf.CF_TLV, [oid, iid], b, reg.types);
-      if (reg.write([oid, iid], entries, Reg.W_BOOT) >= 0x80) throw new Error("rejected");
+      if (reg.write([oid, iid], entries, Reg.W_BOOT) >= 0x80) fail("rejected");
       n++;
     } catch (e) {
       reg.remove(oid, iid);
@@ -63,7 +64,9 @@ export function loadConfig(reg: Registry): number {
  * Stores the /0../2 instances of src (a live or staged registry) atomically, in the same
  * transaction as the caller's own records ids/data (null = remove); 0 or a HAL error.
  */
-export function saveConfig(src: Registry, ids: number[] = [], data: (Uint8Array | null)[] = []): number {
+export function saveConfig(src: Registry, ids?: number[], data?: (Uint8Array | null)[]): number {
+  ids = ids || [];
+  data = data || [];
   const old = readIndex();
   const index: number[] = [];
   for (let k = 0; k < CONFIG_OBJECTS.length; k++) {
@@ -100,16 +103,8 @@ export function loadEndpoint(): string {
   }
 }
 
-export function saveEndpoint(name: string): number {
-  return storeCommit([Persist.REC_ENDPOINT], [utf8Encode(name)]);
-}
-
 /** The settings bits (Flag), 0 when never set. */
 export function loadFlags(): number {
   const b = storeRead(Persist.REC_FLAGS);
   return b && b.length === 1 ? b[0] : 0;
-}
-
-export function saveFlags(flags: number): number {
-  return storeCommit([Persist.REC_FLAGS], [new Uint8Array([flags])]);
 }
