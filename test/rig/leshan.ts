@@ -267,6 +267,46 @@ export class LeshanServer {
     if (r.status >= 300) throw new Error(`cancel observe ${ep}${path}: HTTP ${r.status}`);
   }
 
+  /** GET /api/clients/<ep>/<path>/discover: a Discover; the answer carries `objectLinks`
+   * (each {url, attributes}: the link's attributes as the client sent them, e.g. pmin, dim). */
+  async discover(ep: string, path: string, opts: RequestOptions = {}): Promise<ResponseResult & { objectLinks?: Link[] }> {
+    const r = await httpJson<ResponseResult & { objectLinks?: Link[] }>("GET", this.url(ep, path, opts, "/discover"));
+    return checked(`discover ${ep}${path}`, r) as ResponseResult & { objectLinks?: Link[] };
+  }
+
+  /**
+   * PUT /api/clients/<ep>/<path>/attributes?pmin=…&pmax=…: a Write-Attributes. The demo parses the
+   * whole query string as the attribute set (Leshan's AttributeSet.parse), so no timeout or
+   * format parameter goes with it (its default timeout applies).
+   */
+  async writeAttributes(ep: string, path: string, attributes: Record<string, number | string>): Promise<ResponseResult> {
+    const p = path.startsWith("/") ? path : `/${path}`;
+    const q = Object.entries(attributes).map(([k, v]) => `${k}=${v}`).join("&");
+    const r = await httpJson<ResponseResult>("PUT", `${this.api}/clients/${encodeURIComponent(ep)}${p}/attributes?${q}`);
+    return checked(`write-attributes ${ep}${path}?${q}`, r);
+  }
+
+  /** PUT /api/clients/<ep>/<resource path> with a text/plain body: the demo makes it a String
+   * resource and Leshan encodes it in `format` (a Write whose value the client has to parse). */
+  async writeText(ep: string, path: string, text: string, opts: RequestOptions = {}): Promise<ResponseResult> {
+    const r = await httpJson<ResponseResult>("PUT", this.url(ep, path, opts), text, "text/plain");
+    return checked(`write ${ep}${path} (text)`, r);
+  }
+
+  /** POST /api/clients/<ep>/<object path> with an object instance {id, resources: [...]}: a Create. */
+  async create(ep: string, path: string, instance: unknown, opts: RequestOptions = {}): Promise<ResponseResult> {
+    const r = await httpJson<ResponseResult>("POST", this.url(ep, path, opts), instance);
+    return checked(`create ${ep}${path}`, r);
+  }
+
+  /** GET /api/event?ep=<ep>: the demo's server-sent events for one endpoint (REGISTRATION,
+   * UPDATED, DEREGISTRATION, NOTIFICATION, and COAPLOG for every CoAP message to or from it). */
+  async events(ep: string): Promise<LeshanEvents> {
+    const ev = new LeshanEvents(`${this.api}/event?ep=${encodeURIComponent(ep)}`);
+    await ev.open();
+    return ev;
+  }
+
   /** DELETE /api/clients/<ep>/<path>: a Delete of an object instance. */
   async delete(ep: string, path: string, opts: RequestOptions = {}): Promise<ResponseResult> {
     const r = await httpJson<ResponseResult>("DELETE", this.url(ep, path, opts));
@@ -303,6 +343,121 @@ export class LeshanServer {
 
   async stop(): Promise<void> {
     await this.process.stop();
+  }
+}
+
+/** One server-sent event of the demo (`data` parsed as JSON). `receivedAt`: rig clock, for
+ * diagnostics only (assertions use Leshan's own COAPLOG timestamps or the meter's values). */
+export interface LeshanEvent {
+  type: string;
+  data: any;
+  receivedAt: number;
+}
+
+/** A CoAP message as the demo reports it in a COAPLOG event (Californium's view). */
+export interface CoapLogEntry {
+  /** Leshan's clock, ms since the epoch, when the message was received or sent. */
+  timestamp: number;
+  /** true: from the client to Leshan. */
+  incoming: boolean;
+  type: string; // CON, NON, ACK, RST
+  code: string;
+  mId: number;
+  token: string;
+  options: string;
+  payload: string;
+  ep: string;
+}
+
+/** The demo's event stream for one endpoint, collected from open() until close(). */
+export class LeshanEvents {
+  readonly all: LeshanEvent[] = [];
+  private readonly abort = new AbortController();
+  private waiters: (() => void)[] = [];
+  private done: Promise<void> | undefined;
+
+  constructor(readonly url: string) {}
+
+  async open(): Promise<void> {
+    const res = await fetch(this.url, { signal: this.abort.signal, headers: { Accept: "text/event-stream" } });
+    if (!res.ok || !res.body) throw new Error(`GET ${this.url}: HTTP ${res.status}`);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = "";
+    this.done = (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          buf += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+          let end: number;
+          while ((end = buf.indexOf("\n\n")) >= 0) {
+            this.dispatch(buf.slice(0, end));
+            buf = buf.slice(end + 2);
+          }
+        }
+      } catch {
+        // aborted by close(), or the demo went away
+      }
+    })();
+  }
+
+  private dispatch(block: string): void {
+    let type = "message";
+    const data: string[] = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event:")) type = line.slice(6).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+    }
+    if (!data.length) return;
+    let parsed: unknown = data.join("\n");
+    try {
+      parsed = JSON.parse(parsed as string);
+    } catch {
+      // kept as text
+    }
+    this.all.push({ type, data: parsed, receivedAt: Date.now() });
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Events of one type so far. */
+  of(type: string): LeshanEvent[] {
+    return this.all.filter((e) => e.type === type);
+  }
+
+  /** The CoAP messages so far (COAPLOG events). */
+  coap(): CoapLogEntry[] {
+    return this.of("COAPLOG").map((e) => e.data as CoapLogEntry);
+  }
+
+  /** Index the next event will have. */
+  mark(): number {
+    return this.all.length;
+  }
+
+  /** Resolves with the events from `since` on once `pred` holds for them (a hang guard, not a timing assertion). */
+  async waitFor(what: string, pred: (events: LeshanEvent[]) => boolean, opts: { since?: number; timeoutMs?: number } = {}): Promise<LeshanEvent[]> {
+    const end = Date.now() + (opts.timeoutMs ?? 120_000);
+    for (;;) {
+      const list = this.all.slice(opts.since ?? 0);
+      if (pred(list)) return list;
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for Leshan events: ${what}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.done;
   }
 }
 
