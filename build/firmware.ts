@@ -141,16 +141,21 @@ export async function bundleFirmware(board: Board, outDir: string, opts: { metaf
 // Strict mode gives every closure two extra "thrower" properties (caller, arguments) in
 // the engine's heap; the type checker already holds the code to what strict mode would.
 // esbuild bundles and renames properties; UglifyJS, an ES5 minifier, then compresses the
-// result further (measured: 4 % fewer bytes, 3.5 % less bytecode). Only its safe transforms,
-// and module: false, which would otherwise turn functions into ES2015 arrows.
+// result further (measured: 4 % fewer bytes, 3.5 % less bytecode). Only its safe transforms;
+// module: false, which would otherwise turn functions into ES2015 arrows; reduce_funcs: false,
+// which would otherwise inline a recursive function as a named function expression: in our
+// engine a loaded function template has no _Varmap, so such a function cannot call itself by
+// name ("object not callable", measured). The check below keeps any from slipping in.
 function script(r: esbuild.BuildResult): string {
   const out = uglify.minify(r.outputFiles![0].text.replace(/^"use strict";/, ""), {
     module: false,
-    compress: { passes: 2, module: false, directives: false },
+    compress: { passes: 2, module: false, directives: false, reduce_funcs: false },
     mangle: true,
     output: { ascii_only: true },
   });
   if (out.error) throw new Error(`uglify-js: ${out.error.message}`);
+  const named = out.code.match(/(?:[=(,:?&|!]|return )function [\w$]+\(/);
+  if (named) throw new Error(`firmware bundle: a named function expression ('${named[0]}'), which the engine cannot run from bytecode`);
   return out.code;
 }
 
