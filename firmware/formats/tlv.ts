@@ -70,7 +70,7 @@ function encodeLevel(list: Entry[], from: number, to: number, depth: number, typ
     let j = i + 1;
     while (j < to && list[j].path[depth] === id) j++;
     let type = depth === 1 ? K.OBJ_INST : K.MULTI;
-    let body = EMPTY_BYTES;
+    let body: Uint8Array = EMPTY_BYTES;
     // an object instance, or a resource with instances (sorted last among its entries)
     if (depth === 1 || (depth === 2 && list[j - 1].path.length === 4)) body = encodeLevel(list, i, j, depth + 1, types);
     else {
