@@ -12,6 +12,8 @@ import { Session, setting } from "./registration";
 import { uintOpt, strOpt } from "./conn";
 import { requestPath, decodeRequest, encodeRead, respondRead, respondLinks } from "./content";
 import { Srv } from "./objects/server";
+import { saveConfig } from "./persist";
+import { logWrn } from "../lib/log";
 import { aclAllows, aclCreated, aclDeleted, Acl } from "./objects/access-control";
 
 const enum K {
@@ -103,17 +105,21 @@ export function dmHandle(ex: Exchange, s: Session): void {
     if (typeof entries === "number") code = entries;
     else if (mode !== K.CREATE) code = reg.write(path, entries, mode);
     else {
-      // Create: one instance id (or none), every resource writable; the first problem in
-      // the order: mixed ids, id in use (or a second instance of a single one), resources.
+      // Create: one instance id (or none); any resource but an executable one (a Create sets
+      // read-only resources too), every mandatory one. The first problem in the order: mixed
+      // ids, id in use (or a second instance of a single one), resources.
       let iid = -1;
       code = 0;
       for (const e of entries) {
         const p = e.path;
         const d = resDef(o, p[2]);
-        if (!code && p.length > 2 && !(d & Reg.W)) code = d ? Coap.METHOD_NOT_ALLOWED : Coap.NOT_FOUND;
+        if (!code && p.length > 2 && (!d || d & Reg.E)) code = d ? Coap.BAD_REQUEST : Coap.NOT_FOUND;
         if (p[1] === Model.NO_ID) continue;
         if (iid >= 0 && p[1] !== iid) return ex.respond(Coap.BAD_REQUEST);
         iid = p[1];
+      }
+      for (const d of o.def.res) {
+        if ((d & (Reg.MAND | Reg.E)) === Reg.MAND && !entries.some((e) => e.path[2] === d >> 9)) code = code || Coap.BAD_REQUEST;
       }
       if (iid < 0) iid = reg.freeInstanceId(oid);
       if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length)) code = Coap.BAD_REQUEST;
@@ -126,10 +132,20 @@ export function dmHandle(ex: Exchange, s: Session): void {
       }
       aclCreated(reg, s.ssid, oid, iid);
       if (reg.onChange) reg.onChange([oid, iid], true);
+      store();
       return ex.respond(Coap.CREATED, [strOpt(Coap.LOCATION_PATH, "" + oid), strOpt(Coap.LOCATION_PATH, "" + iid)]);
     }
   }
+  // A change to /1 or /2, or a Delete (which may take an ACL instance along), is stored.
+  if (code < Coap.BAD_REQUEST && (c === Coap.DELETE || (mode >= 0 && oid < 3))) store();
   ex.respond(code);
+}
+
+/** Stores the configuration a server changed; when the store fails the change stays in RAM
+ * (and is stored with the next one). */
+function store(): void {
+  const rc = saveConfig(reg);
+  if (rc < 0) logWrn("dm", "storing the change failed (" + rc + ")");
 }
 
 // ---- attributes ----

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { provisionedMeter, bootstrapSession, securityInstance, serverInstance, tlv, Meter, POST, GET, PUT, DELETE, types } from "./helpers";
+import { provisionedMeter, bootstrapSession, securityInstance, serverInstance, tlv, boot, Meter, POST, GET, PUT, DELETE, types } from "./helpers";
 import { CF_TLV, CF_SENML_CBOR, CF_SENML_JSON, CF_LINK, decodeContent } from "../../../firmware/formats/content-format";
 import { FakeServer } from "../../sim/hal";
 import { ObjectDef } from "../../../firmware/lwm2m/registry";
@@ -67,6 +67,34 @@ describe("device management", () => {
     expect(m.dm.call(PUT, "/1/0/1", { format: 1234, payload: "x" }).code).toBe(0x8f);
     expect(m.dm.call(PUT, "/1/0", { format: CF_TLV, payload: new Uint8Array([0xc8, 0x01]) }).code).toBe(0x80);
     expect(m.dm.call(PUT, "/1/0/1", { format: 0, payload: "abc" }).code).toBe(0x80);
+  });
+
+  it("Create takes read-only resources but wants every mandatory one (4.00 otherwise)", () => {
+    const m = registered();
+    // no Short Server ID: a mandatory resource missing
+    const partial = tlv([1, 2], [[[1], 300], [[6], false], [[7], "U"]]);
+    expect(m.dm.call(POST, "/1", { format: CF_TLV, payload: partial }).code).toBe(0x80);
+    expect(m.dm.call(GET, "/1/2").code).toBe(0x84);
+    // an executable resource has no value to create
+    const exec = tlv([1, 3], [[[0], 103], [[1], 300], [[6], false], [[7], "U"], [[8], ""]]);
+    expect(m.dm.call(POST, "/1", { format: CF_TLV, payload: exec }).code).toBe(0x80);
+    // /1/x/0 (Short Server ID) is read-only for a Write, not for a Create
+    const created = m.dm.call(POST, "/1", { format: CF_TLV, payload: serverInstance(1, 102, 600) });
+    expect(created.code).toBe(0x41);
+    expect(text(m.dm.call(GET, "/1/1/0").payload)).toBe("102");
+    // two servers now: a further Create needs the C right from an ACL instance (none here)
+    expect(m.dm.call(POST, "/1", { format: CF_TLV, payload: serverInstance(4, 104, 600) }).code).toBe(0x81);
+  });
+
+  it("what a server writes, creates or deletes in /1 is stored and there after a reboot", () => {
+    const m = registered();
+    expect(m.dm.call(PUT, "/1/0/3", { format: 0, payload: "120" }).code).toBe(0x44);
+    expect(m.dm.call(POST, "/1", { format: CF_TLV, payload: serverInstance(1, 102, 600) }).code).toBe(0x41);
+    m.sim.reboot();
+    const app = boot(m.sim);
+    expect(app.reg.num(1, 0, 3, -1)).toBe(120);
+    expect(app.reg.num(1, 1, 0, -1)).toBe(102);
+    expect(app.reg.num(1, 1, 1, -1)).toBe(600);
   });
 
   it("writes and reads back a server resource", () => {
