@@ -10,6 +10,7 @@
 #include "host.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -195,11 +196,45 @@ static void set_present(int present)
     if (card.looked) announce(present);
 }
 
+/* `card insert FILE` names the image instead of --card; `card remove` keeps the card out
+ * whatever its file does, until `card insert`. A reset (re-exec) keeps this state, as it
+ * keeps a real card where it is: it travels in the environment. */
+#define CONSOLE_STATE_ENV "METER_HOST_CARD" /* "in:<path>" or "out:<path>" */
+static char inserted_path[256];
+static int pulled;
+
+static void restore_console_state(void)
+{
+    static int restored;
+    const char *v = getenv(CONSOLE_STATE_ENV);
+    if (restored) return;
+    restored = 1;
+    if (v == NULL || strlen(v) >= sizeof inserted_path) return;
+    if (strncmp(v, "in:", 3) == 0) strcpy(inserted_path, v + 3);
+    else if (strncmp(v, "out:", 4) == 0) {
+        strcpy(inserted_path, v + 4);
+        pulled = 1;
+    }
+}
+
+static void save_console_state(void)
+{
+    char v[sizeof inserted_path + 4];
+    snprintf(v, sizeof v, "%s:%s", pulled ? "out" : "in", inserted_path);
+    setenv(CONSOLE_STATE_ENV, v, 1);
+}
+
+static const char *image_path(void)
+{
+    restore_console_state();
+    return inserted_path[0] ? inserted_path : host_option("card");
+}
+
 static void look(const char *path)
 {
     struct stat st;
     file_id now;
-    if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+    if (pulled || stat(path, &st) != 0 || access(path, R_OK) != 0) {
         card.rejected = 0;
         set_present(0);
         return;
@@ -216,11 +251,69 @@ static void look(const char *path)
     if (load_image(path)) set_present(1);
 }
 
+/* Looks at the card now (a console command), as the periodic check would. */
+static void look_now(const char *path)
+{
+    card.last_look = host_clock_real_uptime();
+    look(path);
+    card.looked = 1;
+}
+
+int host_card_command(const char *line, size_t len)
+{
+    static const char ok[] = "OK\n";
+    const char *path;
+    char reply[320];
+    int n;
+    if (len < 4 || memcmp(line, "card", 4) != 0 || (len > 4 && line[4] != ' ')) return 0;
+    if (len == 11 && memcmp(line, "card remove", 11) == 0) {
+        pulled = 1;
+        save_console_state();
+        if (image_path() != NULL) look_now(image_path());
+        host_write_stdout(ok, sizeof ok - 1);
+        return 1;
+    }
+    if (len >= 11 && memcmp(line, "card insert", 11) == 0 && (len == 11 || line[11] == ' ')) {
+        restore_console_state();
+        if (len > 12) {
+            if (len - 12 >= sizeof inserted_path) {
+                n = snprintf(reply, sizeof reply, "ERROR: card image path longer than %u bytes\n", (unsigned) sizeof inserted_path - 1);
+                host_write_stdout(reply, (size_t) n);
+                return 1;
+            }
+            memcpy(inserted_path, line + 12, len - 12);
+            inserted_path[len - 12] = 0;
+        }
+        pulled = 0;
+        save_console_state();
+        path = image_path();
+        if (path == NULL) n = snprintf(reply, sizeof reply, "ERROR: no card image (card insert FILE)\n");
+        else {
+            look_now(path);
+            n = card.present ? snprintf(reply, sizeof reply, "OK\n")
+                             : snprintf(reply, sizeof reply, "ERROR: no valid card image at %.256s\n", path);
+        }
+        host_write_stdout(reply, (size_t) n < sizeof reply ? (size_t) n : sizeof reply - 1);
+        return 1;
+    }
+    path = image_path();
+    if (len == 4 || (len == 11 && memcmp(line, "card status", 11) == 0)) {
+        n = snprintf(reply, sizeof reply, "card: %s (%.256s)\nOK\n", card.present ? "inserted" : "absent",
+                     path ? path : "no image");
+    } else n = snprintf(reply, sizeof reply, "ERROR: want card insert [FILE], card remove or card status\n");
+    host_write_stdout(reply, (size_t) n < sizeof reply ? (size_t) n : sizeof reply - 1);
+    return 1;
+}
+
 void host_card_check(void)
 {
-    const char *path = host_option("card");
+    const char *path = image_path();
     int64_t now = host_clock_real_uptime();
-    if (path == NULL) return;
+    /* No card image at power-up: a `card insert` later is an insertion. */
+    if (path == NULL) {
+        card.looked = 1;
+        return;
+    }
     if (card.unannounced) announce(card.unannounced - 1);
     if (card.looked && now - card.last_look < CHECK_INTERVAL_MS) return;
     card.last_look = now;
@@ -231,7 +324,7 @@ void host_card_check(void)
 int host_card_poll_timeout(int timeout_ms)
 {
     int64_t wait;
-    if (host_option("card") == NULL) return timeout_ms;
+    if (image_path() == NULL) return timeout_ms;
     wait = card.looked ? card.last_look + CHECK_INTERVAL_MS - host_clock_real_uptime() : 0;
     if (wait < 0) wait = 0;
     return timeout_ms >= 0 && timeout_ms < wait ? timeout_ms : (int) wait;

@@ -8,6 +8,12 @@
 #ifndef HOST_CARD_H
 #define HOST_CARD_H
 
+/* The host board's own console commands, taken before the firmware sees the line:
+ * `card insert [FILE]` (FILE becomes the card image; without it, the last one or --card),
+ * `card remove` (the card is out until the next insert, whatever its file does) and
+ * `card status`. Resets keep this state; a new process starts from --card. Returns 1 when the line was such a command (its reply is written). */
+int host_card_command(const char *line, size_t len);
+
 /* Looks at the card image file when a second has passed since the last look. */
 void host_card_check(void);
 

@@ -4,7 +4,8 @@
  * taken yet stays in the pipe and survives a reset (re-exec). A line longer than
  * BOARD_CONSOLE_LINE_BYTES - 1 is dropped whole (a truncated command could do the wrong
  * thing); empty lines are skipped. At end of input stdin leaves the poll set: no
- * spinning. */
+ * spinning. Lines starting with the word `card` are the board's own commands (the emulated
+ * UICC, host_card.h) and never reach the firmware. */
 #include "host.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "board_config.h"
 #include "event_ring.h"
 #include "hal_console.h"
+#include "host_card.h"
 
 #define LINE_MAX_TEXT (BOARD_CONSOLE_LINE_BYTES - 1)
 
@@ -70,7 +72,7 @@ static void finish_line(void)
     static const char refused[] = "host: console line too long, dropped\n";
     if (line_len > 0 && line[line_len - 1] == '\r') line_len--;
     if (line_too_long) host_write_stdout(refused, sizeof refused - 1);
-    else if (line_len > 0) line_ready = 1;
+    else if (line_len > 0 && !host_card_command(line, line_len)) line_ready = 1;
     if (!line_ready) line_len = 0;
     line_too_long = 0;
 }
