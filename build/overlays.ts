@@ -23,6 +23,7 @@ export interface Overlay {
 
 export const OVERLAYS: Overlay[] = [
   { index: 0, module: "app/console" },
+  { index: 1, module: "lwm2m/smartcard" },
 ];
 
 interface ModuleShape {

@@ -1,9 +1,9 @@
-// Start-up: HAL wiring, the object registry, stored configuration, then register with every
-// configured server; bootstrap only when there is no server or all of them failed.
+// Start-up: HAL wiring, the object registry, stored configuration, the smartcard, then register
+// with every configured server; bootstrap only when there is no server or all of them failed.
 import { Scheduler } from "../lib/scheduler";
 import { logInf, logWrn, setLogSink, Log } from "../lib/log";
 import { Coap } from "../coap/message";
-import { EV_SHUTDOWN } from "../hal/codes";
+import { EV_SHUTDOWN, EV_CARD_RESPONSE, EV_CARD_CHANGED } from "../hal/codes";
 import { installDispatcher, onEvent, pump } from "../hal/events";
 import { halClock } from "../hal/timer";
 import { halSink } from "../hal/log";
@@ -19,6 +19,7 @@ import { bootstrapInit, startBootstrap, armAccountTimeout } from "../lwm2m/boots
 import { registrationInit, startAll, stopAll, updateSoon, deregisterAll } from "../lwm2m/registration";
 import { dmInit, dmChanged } from "../lwm2m/dm";
 import { loadConfig, loadEndpoint } from "../lwm2m/persist";
+import { cardEvent } from "../lwm2m/smartcard";
 import { runCommand } from "./console";
 import { factoryReset } from "./console";
 import { VERSION, BOARD_NAME } from "./info";
@@ -59,7 +60,8 @@ function bootstrapNow(): void {
 
 function serverExec(iid: number, rid: number): number {
   if (rid === Srv.SRV_UPDATE) return updateSoon(app.reg.num(1, iid, Srv.SRV_SSID, -1), false) ? Coap.CHANGED : Coap.NOT_FOUND;
-  if (rid === Srv.SRV_BOOTSTRAP && bootstrapAccount(app.reg) >= 0) return later(100, bootstrapNow);
+  // Bootstrap attempts from a server are refused until the smartcard and factory data were tried.
+  if (rid === Srv.SRV_BOOTSTRAP && started && bootstrapAccount(app.reg) >= 0) return later(100, bootstrapNow);
   return Coap.METHOD_NOT_ALLOWED;
 }
 
@@ -74,8 +76,42 @@ function fallBackToBootstrap(): void {
   startBootstrap();
 }
 
-function shutdown(): void {
-  deregisterAll(reset, "shutdown");
+/** De-registers, then resets: on EV_SHUTDOWN (h 0), or after a card change (h "card"). */
+function shutdown(h: number | string): void {
+  deregisterAll(reset, h || "shutdown");
+}
+
+// The smartcard reader is an overlay (lwm2m/smartcard.ts): its events, its read timeout
+// (h = 1) and the check before every Register and Update (no arguments) reach it through
+// onCard. The read at start-up comes first; when it has ended the meter registers with every
+// configured server, or bootstraps. A later read that changed the configuration de-registers
+// and restarts the meter, which starts again from the card.
+let cardTimer = 0;
+/** When the last read ended, and whether it found no card (an insertion is an event). */
+let cardRead = 0;
+let noCard = false;
+/** Smartcard and factory data were tried. */
+let started = false;
+
+function onCard(h?: number, arg?: number, kind?: number): void {
+  const s = app.sched;
+  // A check: a read that ended a moment ago (the one the meter registers after) stands for it.
+  if (h === undefined && (noCard || s.now() - cardRead < 5000)) return;
+  const r = cardEvent(app, arg, h === undefined ? 0 : kind);
+  s.cancel(cardTimer);
+  if (!r) return void (cardTimer = s.after(5000, onCard, 1));
+  cardRead = s.now();
+  noCard = r > 2;
+  // (not from inside the Register or Update that asked for the check)
+  if (started) return void (r & 1 || s.after(0, shutdown, "card"));
+  started = true;
+  const sec = app.reg.obj(0);
+  if (!app.endpoint || !sec || !sec.insts.length) {
+    logInf("app", "not provisioned (set bs-uri and endpoint, then reboot)");
+  } else if (startAll() === 0) {
+    logInf("app", "no management server, bootstrapping");
+    startBootstrap();
+  } else armAccountTimeout();
 }
 
 /** Starts the meter application; returns the app state (tests inspect it). */
@@ -93,7 +129,7 @@ export function startFirmware(logLevel?: number): App {
   loadConfig(reg);
   app = { reg: reg, sched: sched, endpoint: endpoint };
   bootstrapInit(reg, sched, app, startAll);
-  registrationInit(reg, sched, app, fallBackToBootstrap);
+  registrationInit(reg, sched, app, fallBackToBootstrap, onCard);
   dmInit(reg, sched);
   reg.onChange = onChange;
   serverDef.exec = serverExec;
@@ -101,13 +137,10 @@ export function startFirmware(logLevel?: number): App {
   consoleInit(runCommand, app);
   onEvent(EV_SHUTDOWN, shutdown);
 
-  const sec = reg.obj(0);
-  if (!endpoint || !sec || !sec.insts.length) {
-    logInf("app", "not provisioned (set bs-uri and endpoint, then reboot)");
-  } else if (startAll() === 0) {
-    logInf("app", "no management server, bootstrapping");
-    startBootstrap();
-  } else armAccountTimeout();
+  onEvent(EV_CARD_RESPONSE, onCard);
+  onEvent(EV_CARD_CHANGED, onCard);
+  started = false;
+  onCard(0, 1, EV_CARD_CHANGED);
   logInf("app", "meter-fw " + VERSION + " board=" + BOARD_NAME + " ready");
   pump();
   return app;

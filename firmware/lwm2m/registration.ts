@@ -50,13 +50,16 @@ let sched: Scheduler;
 let app: { endpoint: string };
 /** Every server failed and one allows it: the app falls back to bootstrap. */
 let onAllFailed: () => void;
+/** Runs before every Register and Update (app/boot.ts: the smartcard check). */
+let onContact: () => void;
 export const sessions: Session[] = [];
 let pendingDereg = 0;
 let deregDone: ((arg?: any) => void) | null = null;
 let deregArg: any;
 
-export function registrationInit(r: Registry, s: Scheduler, a: { endpoint: string }, allFailed: () => void): void {
+export function registrationInit(r: Registry, s: Scheduler, a: { endpoint: string }, allFailed: () => void, contact: () => void): void {
   reg = r;
+  onContact = contact;
   sched = s;
   app = a;
   onAllFailed = allFailed;
@@ -138,6 +141,7 @@ function objectLinks(): Uint8Array {
 }
 
 function register(s: Session): void {
+  onContact();
   dmCancelSession(s);
   dropConn(s);
   s.state = K.REGISTERING;
@@ -183,6 +187,7 @@ function scheduleUpdate(s: Session): void {
 /** Sends an Update now (Execute /1/x/8, changed objects or lifetime, or the timer). */
 function update(s: Session): void {
   if (s.state !== K.REGISTERED || !s.conn) return;
+  onContact();
   sched.cancel(s.timer);
   const q: string[] = [];
   const lt = setting(s, Srv.SRV_LIFETIME, 86400);

@@ -28,6 +28,9 @@ describe("firmware build", () => {
     // the console's help text lives in its overlay, not in the resident bundle
     expect(resident).not.toContain("clear credentials");
     expect(readFileSync(join(root, "out/host/ovl0.js"), "utf8")).toContain("clear credentials");
+    // the smartcard reader too
+    expect(resident).not.toContain("no PKCS#15 app");
+    expect(readFileSync(join(root, "out/host/ovl1.js"), "utf8")).toContain("no PKCS#15 app");
   });
 
   it(`Cortex-M image fits ${BUDGETS.cortexFlashBytes} bytes of flash`, () => {

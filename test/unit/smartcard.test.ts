@@ -10,22 +10,20 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   BootstrapProfile, bootstrapCard, bootstrapFile, bootstrapObject, cardImage, dodf, encodeBootstrapFile, fnv1a as nodeFnv1a, odf, tlvElement,
 } from "../../build/card-image";
-import { applyCard, cardInit, CardObject, cardPresent, fnv1a, forgetCard, parseBootstrap, readCard } from "../../firmware/lwm2m/smartcard";
+import { fnv1a, keep, parseBootstrap } from "../../firmware/lwm2m/smartcard";
 import { Registry } from "../../firmware/lwm2m/registry";
 import { securityDef } from "../../firmware/lwm2m/objects/security";
 import { serverDef } from "../../firmware/lwm2m/objects/server";
 import { Entry } from "../../firmware/formats/model";
 import { encodeTlv } from "../../firmware/formats/tlv";
-import { Scheduler } from "../../firmware/lib/scheduler";
-import { installDispatcher, pump } from "../../firmware/hal/events";
-import { halClock } from "../../firmware/hal/timer";
-import * as codes from "../../firmware/hal/codes";
+import { App } from "../../firmware/app/boot";
 import { SimHal } from "../sim/hal";
+import { buildCardHarness, cardOutDir, SimCard } from "../sim/card";
+import { boot } from "./lwm2m/helpers";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const outDir = join(root, "out/test-c");
-const cardDir = join(outDir, "card-unit");
-const harness = join(outDir, "test_card");
+const cardDir = join(cardOutDir, "card-unit");
+const harness = join(cardOutDir, "test_card");
 const profile = JSON.parse(readFileSync(join(root, "test/fixtures/card/profile.json"), "utf8")) as BootstrapProfile;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex").toUpperCase();
@@ -60,6 +58,17 @@ const NORDIC_EF =
 const NORDIC_ODF = "A706300404026430";
 const NORDIC_DODF = "A127300030110C0F4C774D324D20426F6F747374726170A110300E06060604672B0901300404026432";
 
+interface CardObject {
+  id: number;
+  entries: Entry[];
+}
+
+function parse(b: Uint8Array): CardObject[] {
+  const objs: CardObject[] = [];
+  parseBootstrap(b, types, (id, entries) => objs.push({ id, entries }));
+  return objs;
+}
+
 function values(objs: CardObject[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const o of objs) for (const e of o.entries) out["/" + e.path.join("/")] = e.value instanceof Uint8Array ? hex(e.value) : e.value;
@@ -79,7 +88,7 @@ describe("card image builder", () => {
   });
 
   it("agrees with the firmware's own TLV encoder", () => {
-    const objs = parseBootstrap(encodeBootstrapFile(profile), types);
+    const objs = parse(encodeBootstrapFile(profile));
     for (const o of objs) {
       const fromFirmware = encodeTlv([o.id], o.entries, types);
       const ef = encodeBootstrapFile(profile);
@@ -121,8 +130,8 @@ describe("card image builder", () => {
 
 describe("EF LwM2M_Bootstrap parser", () => {
   it("reads back what the builder wrote", () => {
-    const objs = parseBootstrap(encodeBootstrapFile(profile), types);
-    expect(objs.map((o) => [o.id, o.version])).toEqual([[0, 0], [1, 0]]);
+    const objs = parse(encodeBootstrapFile(profile));
+    expect(objs.map((o) => o.id)).toEqual([0, 1]);
     expect(values(objs)).toEqual({
       "/0/0/0": "coap://bs:5683", "/0/0/1": true, "/0/0/2": 3, "/0/0/3": "", "/0/0/4": "", "/0/0/5": "",
       "/0/1/0": "coaps://dm:5684", "/0/1/1": false, "/0/1/2": 0, "/0/1/3": "6D31", "/0/1/4": "", "/0/1/5": "0102", "/0/1/10": 101,
@@ -131,36 +140,32 @@ describe("EF LwM2M_Bootstrap parser", () => {
   });
 
   it("reads a file padded by the card issuer (nRF Connect SDK test vector)", () => {
-    const objs = parseBootstrap(unhex(NORDIC_EF), types);
+    const objs = parse(unhex(NORDIC_EF));
     expect(values(objs)).toEqual({ "/0/0/0": "coap://leshan.eclipseprojects.io:5783", "/0/0/1": true, "/0/0/2": 3 });
   });
 
   it("takes object versions of two bytes", () => {
     const inst = tlvElement(0x00, 0, tlvElement(0xc0, 1, Uint8Array.of(60)));
-    const ef = bootstrapFile([bootstrapObject(1, [inst], [1, 2])]);
-    const objs = parseBootstrap(ef, types);
-    expect(objs[0].version).toBe(0x0102);
-    expect(values(objs)).toEqual({ "/1/0/1": 60 });
+    const ef = bootstrapFile([bootstrapObject(1, [inst], [1, 2]), bootstrapObject(1, [tlvElement(0x00, 1, tlvElement(0xc0, 1, Uint8Array.of(70)))])]);
+    expect(values(parse(ef))).toEqual({ "/1/0/1": 60, "/1/1/1": 70 });
   });
 
   it("refuses malformed files with a clear reason", () => {
     const good = encodeBootstrapFile(profile);
-    const bad = (b: Uint8Array) => () => parseBootstrap(b, types);
-    expect(bad(good.subarray(0, 3))).toThrow(/size past the end of the file/);
-    expect(bad(good.subarray(0, 50))).toThrow(/size past the end of the file/);
+    const bad = (b: Uint8Array) => () => parse(b);
+    expect(bad(good.subarray(0, 3))).toThrow(/^bad size$/); // header past the end of the file
+    expect(bad(good.subarray(0, 50))).toThrow(/^bad size$/);
     const lyingLength = Uint8Array.from(good);
     lyingLength[8] = 0xff; // /0 claims 255 bytes
-    expect(bad(lyingLength)).toThrow(/object 1 of 2 past the end/);
+    expect(bad(lyingLength)).toThrow(/^bad size$/);
     const moreObjects = Uint8Array.from(good);
-    moreObjects[1] = 3;
-    expect(bad(moreObjects)).toThrow(/object 3 of 3 past the end/);
+    moreObjects[1] = 3; // the third object would start at the end
+    expect(bad(moreObjects)).toThrow(/^bad size$/);
     const fewerObjects = Uint8Array.from(good);
-    fewerObjects[1] = 1;
-    expect(bad(fewerObjects)).toThrow(/bytes after the last object/);
+    fewerObjects[1] = 1; // bytes after the last object
+    expect(bad(fewerObjects)).toThrow(/^bad size$/);
     const badTlv = bootstrapFile([bootstrapObject(0, [Uint8Array.of(0x08, 0x00, 0x09, 0xc1, 0x01)])]);
     expect(bad(badTlv)).toThrow(/tlv/);
-    const noInstance = bootstrapFile([bootstrapObject(1, [tlvElement(0xc0, 1, Uint8Array.of(60))])]);
-    expect(bad(noInstance)).toThrow(/outside an instance/);
   });
 
   it("fingerprints with FNV-1a like the builder", () => {
@@ -170,121 +175,46 @@ describe("EF LwM2M_Bootstrap parser", () => {
   });
 });
 
-describe("applying card data", () => {
-  it("writes the card's instances and forgets exactly those", () => {
-    const reg = registry();
-    reg.createInst(0, 5)!.v[0] = "coap://factory:5683";
-    const from: number[][] = [];
-    expect(applyCard(reg, parseBootstrap(encodeBootstrapFile(profile), types), from)).toBe("");
-    expect(from).toEqual([[0, 0], [0, 1], [1, 0]]);
-    expect(reg.str(0, 1, 0)).toBe("coaps://dm:5684");
-    expect(reg.num(1, 0, 1, -1)).toBe(300);
-    forgetCard(reg, from);
-    expect(reg.obj(0)!.insts.map((i) => i.id)).toEqual([5]);
-    expect(reg.obj(1)!.insts).toEqual([]);
-  });
-
-  it("applies nothing when an object is refused, and skips objects the meter lacks", () => {
-    const reg = registry();
-    const from: number[][] = [];
-    const objs: CardObject[] = [
-      { id: 0, version: 0, entries: [{ path: [0, 0, 0], value: "coap://a:1" }] },
-      { id: 1, version: 0, entries: [{ path: [1, 0, 1, 3], value: 5 }] }, // instance of a single resource
-    ];
-    expect(applyCard(reg, objs, from)).toMatch(/object \/1 rejected/);
-    expect(reg.obj(0)!.insts).toEqual([]);
-    expect(from).toEqual([]);
-    const other: CardObject[] = [{ id: 4, version: 0, entries: [{ path: [4, 0, 1], value: 1 }] }];
-    expect(applyCard(reg, other, from)).toBe("");
-    expect(from).toEqual([]);
-  });
-});
-
 // ---------------------------------------------------------------- against the C emulation
-
-function gccHarness(): void {
-  mkdirSync(cardDir, { recursive: true });
-  const r = spawnSync("gcc", [
-    "-std=c99", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
-    "-Ihal/include", "-Iboards/host", "boards/host/host_card.c", "test/c/test_card.c", "-o", harness,
-  ], { cwd: root, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`gcc test_card failed:\n${r.stdout}${r.stderr}`);
-}
-
-/** The emulated card, replayed from power-up for every APDU (the harness keeps no state). */
-class EmulatedCard {
-  apdus: string[] = [];
-  answers: string[] = [];
-  constructor(readonly image: string) {}
-
-  transmit(apdu: Uint8Array): string {
-    this.apdus.push(hex(apdu));
-    const r = spawnSync(harness, ["apdu", this.image, ...this.apdus], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`test_card: ${r.stderr}`);
-    const lines = r.stdout.split("\n").filter((l) => l && !l.startsWith("host:"));
-    const answer = lines[lines.length - 1];
-    this.answers.push(answer);
-    return answer;
-  }
-}
-
-interface CardRun {
-  sim: SimHal;
-  card: EmulatedCard;
-  changes: boolean[];
-  /** transmits to ignore (the card never answers them) */
-  mute: boolean;
-}
-
-function cardMeter(image: string): CardRun {
-  const sim = new SimHal().install();
-  const run: CardRun = { sim, card: new EmulatedCard(image), changes: [], mute: false };
-  let pending: Uint8Array | null = null;
-  sim.card_transmit = (apdu: Uint8Array) => {
-    const a = run.card.transmit(apdu);
-    if (a.startsWith("rc=")) return Number(a.slice(3));
-    if (run.mute) return 0;
-    pending = unhex(a);
-    sim.post(codes.EV_CARD_RESPONSE, 0, pending.length);
-    return 0;
-  };
-  sim.card_receive = (out: Uint8Array) => {
-    if (!pending) return codes.EAGAIN;
-    const n = pending.length;
-    out.set(pending);
-    pending = null;
-    return n;
-  };
-  const sched = new Scheduler(halClock);
-  installDispatcher(sched);
-  cardInit(sched, (inserted) => run.changes.push(inserted));
-  return run;
-}
-
-interface ReadResult {
-  err: string | null;
-  objs: CardObject[];
-  fp: number;
-}
-
-function read(run: CardRun, limit = 60_000): ReadResult {
-  let result: ReadResult | null = null;
-  readCard(types, (err, objs, fp) => (result = { err, objs, fp }));
-  expect(result).toBeNull(); // never inside the call
-  pump();
-  run.sim.runWhile(() => result === null, limit);
-  if (!result) throw new Error("the card read never ended");
-  return result;
-}
 
 function writeCard(name: string, image: Uint8Array): string {
   const path = join(cardDir, name);
+  mkdirSync(cardDir, { recursive: true });
   writeFileSync(path, image);
   return path;
 }
 
+interface CardMeter {
+  sim: SimHal;
+  card: SimCard;
+  app: App;
+}
+
+/** A meter booting with the card image at `image` (nothing else configured), run until the
+ * start-up read has ended. */
+function cardMeter(image: string, mute = false): CardMeter {
+  const sim = new SimHal();
+  const card = new SimCard(sim, image);
+  card.mute = mute;
+  const app = boot(sim);
+  sim.runWhile(() => keep(), 60_000);
+  return { sim, card, app };
+}
+
+function config(app: App): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const oid of [0, 1]) {
+    const entries: Entry[] = [];
+    app.reg.read([oid], entries, false);
+    for (const e of entries) if (e.value !== null) out["/" + e.path.join("/")] = e.value instanceof Uint8Array ? hex(e.value) : e.value;
+  }
+  return out;
+}
+
+const warnings = (sim: SimHal) => sim.logs.filter((l) => l.includes("<wrn> card:")).map((l) => l.replace(/^.*<wrn> card: /, ""));
+
 describe("host UICC emulation (C)", () => {
-  beforeAll(gccHarness);
+  beforeAll(buildCardHarness);
 
   it("passes its own checks (SELECT, READ BINARY, GET RESPONSE, channels, status words, insertion)", () => {
     const dir = join(cardDir, "selftest");
@@ -299,17 +229,13 @@ describe("host UICC emulation (C)", () => {
 });
 
 describe("firmware card reader against the emulated card", () => {
-  beforeAll(gccHarness);
+  beforeAll(buildCardHarness);
 
-  it("opens a channel, follows ODF and DODF, reads the EF and closes the channel", () => {
+  it("opens a channel, follows ODF and DODF, reads the EF, closes the channel and applies the data", () => {
     const ef = encodeBootstrapFile(profile);
-    const run = cardMeter(writeCard("profile.card", bootstrapCard(ef)));
-    const r = read(run);
-    expect(r.err).toBeNull();
-    expect(values(r.objs)).toEqual(values(parseBootstrap(ef, types)));
-    expect(r.fp).toBe(nodeFnv1a(ef));
-    expect(cardPresent()).toBe(true);
-    const a = run.card.apdus;
+    const m = cardMeter(writeCard("profile.card", bootstrapCard(ef)));
+    expect(warnings(m.sim)).toEqual([]);
+    const a = m.card.apdus;
     expect(a[0]).toBe("0070000001");
     expect(a[1]).toBe("01A4040C0CA000000063504B43532D3135");
     expect(a[2]).toBe("01A4000402503100");
@@ -317,7 +243,17 @@ describe("firmware card reader against the emulated card", () => {
     expect(a).toContain("01A4000402643000");
     expect(a).toContain("01A4000402643200");
     expect(a[a.length - 1]).toBe("00708001");
-    expect(run.card.answers.every((x) => /(9000|61..|6282)$/.test(x))).toBe(true);
+    expect(m.card.answers.every((x) => /(9000|61..|6282)$/.test(x))).toBe(true);
+    expect(m.card.reads).toBe(1);
+    // The card's instances, keys replaced by markers (the keys went to the secure store).
+    const want = values(parse(ef));
+    const got = config(m.app);
+    for (const k of Object.keys(want)) if (!/^\/0\/1\/[345]$/.test(k)) expect(got[k], k).toEqual(want[k]);
+    expect(got["/0/1/5"]).not.toBe("0102");
+    expect(m.sim.logs.some((l) => l.includes("<inf> card: applied 3 instance(s)"))).toBe(true);
+    // The record of what came from the card: /0/0, /0/1, /1/0, then the fingerprint.
+    const fp = nodeFnv1a(ef);
+    expect([...m.sim.store.get(0x7f03)!]).toEqual([0, 0, 0, 1, 1, 0, fp >>> 24, (fp >> 16) & 255, (fp >> 8) & 255, fp & 255]);
   });
 
   it("reads a large padded EF in chunks, only as far as its header says", () => {
@@ -326,25 +262,25 @@ describe("firmware card reader against the emulated card", () => {
       server: [{ instanceId: 0, ssid: 1, lifetime: 86400 }],
     };
     const ef = encodeBootstrapFile(big);
-    const run = cardMeter(writeCard("big.card", bootstrapCard(ef, 4000)));
-    const r = read(run);
-    expect(r.err).toBeNull();
-    expect(r.fp).toBe(nodeFnv1a(ef));
-    expect((values(r.objs)["/0/0/3"] as string).length).toBe(1200);
-    const reads = run.card.apdus.filter((x) => x.startsWith("01B0"));
+    const m = cardMeter(writeCard("big.card", bootstrapCard(ef, 4000)));
+    expect(warnings(m.sim)).toEqual([]);
+    const reads = m.card.apdus.filter((x) => x.startsWith("01B0"));
     expect(reads.length).toBe(Math.ceil(ef.length / 255) + 2); // ODF, DODF, then the EF
     expect(reads[reads.length - 1]).toBe("01B0" + (255 * (reads.length - 3)).toString(16).padStart(4, "0").toUpperCase() + (ef.length % 255).toString(16).padStart(2, "0").toUpperCase());
+    expect(m.app.reg.str(0, 0, 0)).toBe("coaps://dm:5684");
+    // the certificate went to the secure store (credential handle 2 = /0/0), not into /0
+    expect(m.sim.store.get(0x8000 | (2 << 4) | 1)!.length).toBe(600);
   });
 
-  it("finds the EF through a DODF written like the nRF Connect SDK test card", () => {
+  it("finds the EF through a DODF written like the nRF Connect SDK test card (a bootstrap account only)", () => {
     const image = cardImage([
       { dir: "app", fid: 0x5031, data: unhex(NORDIC_ODF) },
       { dir: "app", fid: 0x6430, data: unhex(NORDIC_DODF) },
       { dir: "app", fid: 0x6432, data: unhex(NORDIC_EF) },
     ]);
-    const r = read(cardMeter(writeCard("nordic.card", image)));
-    expect(r.err).toBeNull();
-    expect(values(r.objs)["/0/0/0"]).toBe("coap://leshan.eclipseprojects.io:5783");
+    const m = cardMeter(writeCard("nordic.card", image));
+    expect(warnings(m.sim)).toEqual([]);
+    expect(config(m.app)).toMatchObject({ "/0/0/0": "coap://leshan.eclipseprojects.io:5783", "/0/0/1": true, "/0/0/2": 3 });
   });
 
   it("tries every DODF the ODF lists", () => {
@@ -355,84 +291,79 @@ describe("firmware card reader against the emulated card", () => {
       { dir: "app", fid: 0x6430, data: unhex(NORDIC_DODF) },
       { dir: "app", fid: 0x6432, data: unhex(NORDIC_EF) },
     ]);
-    const run = cardMeter(writeCard("two-dodf.card", image));
-    const r = read(run);
-    expect(r.err).toBeNull();
-    expect(run.card.apdus).toContain("01A4000402643100");
+    const m = cardMeter(writeCard("two-dodf.card", image));
+    expect(warnings(m.sim)).toEqual([]);
+    expect(m.card.apdus).toContain("01A4000402643100");
+    expect(m.app.reg.str(0, 0, 0)).toBe("coap://leshan.eclipseprojects.io:5783");
   });
 
   it("reports a card without bootstrap data, and closes the channel", () => {
     const image = cardImage([{ dir: "app", fid: 0x5031, data: unhex("A706300404026430") }, { dir: "app", fid: 0x6430, data: unhex("300C30003000A106300404026440") }]);
-    const run = cardMeter(writeCard("no-bootstrap.card", image));
-    const r = read(run);
-    expect(r.err).toBe("card: no LwM2M bootstrap data object");
-    expect(r.objs).toEqual([]);
-    expect(run.card.apdus[run.card.apdus.length - 1]).toBe("00708001");
+    const m = cardMeter(writeCard("no-bootstrap.card", image));
+    expect(warnings(m.sim)).toEqual(["no bootstrap data"]);
+    expect(m.card.apdus[m.card.apdus.length - 1]).toBe("00708001");
+    expect(m.sim.store.has(0x7f03)).toBe(false);
   });
 
   it("reports a card without the PKCS#15 application", () => {
     const image = cardImage([{ dir: "mf", fid: 0x2fe2, data: unhex("00") }], new Uint8Array(0));
-    const r = read(cardMeter(writeCard("no-app.card", image)));
-    expect(r.err).toBe("card: SELECT PKCS#15 failed (6a82)");
+    const m = cardMeter(writeCard("no-app.card", image));
+    expect(warnings(m.sim)).toEqual(["no PKCS#15 app, status 6a82"]);
   });
 
   it("refuses malformed card content, applying nothing", () => {
     const ef = encodeBootstrapFile(profile);
     const lying = Uint8Array.from(ef);
     lying[3] += 10; // header size past the end of the file
-    let r = read(cardMeter(writeCard("lying.card", bootstrapCard(lying))));
-    expect(r.err).toBe("card: bootstrap size past the end of the file");
+    let m = cardMeter(writeCard("lying.card", bootstrapCard(lying)));
+    expect(warnings(m.sim)).toEqual(["bad size"]);
     const bigHeader = Uint8Array.of(0, 1, 0x80, 0x00); // 32768 + 4 bytes claimed, in a 34000-byte EF
-    r = read(cardMeter(writeCard("too-big.card", bootstrapCard(bigHeader, 34000))));
-    expect(r.err).toBe("card: bootstrap data over 32 KB");
+    m = cardMeter(writeCard("too-big.card", bootstrapCard(bigHeader, 34000)));
+    expect(warnings(m.sim)).toEqual(["bad size"]);
     const badObject = Uint8Array.from(ef);
     badObject[8] = 0x60; // /0 claims more bytes than the file has
-    r = read(cardMeter(writeCard("bad-object.card", bootstrapCard(badObject))));
-    expect(r.err).toBe("card: object 1 of 2 past the end");
-    expect(r.objs).toEqual([]);
+    m = cardMeter(writeCard("bad-object.card", bootstrapCard(badObject)));
+    expect(warnings(m.sim)).toEqual(["bad size"]);
+    // a resource outside an instance: the meter refuses the object, so the whole card
+    const noInstance = bootstrapFile([bootstrapObject(1, [tlvElement(0xc0, 1, Uint8Array.of(60))])]);
+    m = cardMeter(writeCard("no-instance.card", bootstrapCard(noInstance)));
+    expect(warnings(m.sim)).toEqual(["object /1 rejected"]);
+    // a configuration that would not work
+    const noKeys = encodeBootstrapFile({ security: [{ instanceId: 1, uri: "coaps://dm:5684", bootstrap: false, mode: "psk", ssid: 1 }], server: [{ instanceId: 0, ssid: 1, lifetime: 60 }] });
+    m = cardMeter(writeCard("no-keys.card", bootstrapCard(noKeys)));
+    expect(warnings(m.sim)).toEqual(["PSK needs identity and key in /0/1"]);
+    expect(config(m.app)).toEqual({});
+    expect(m.sim.store.has(0x7f03)).toBe(false);
   });
 
-  it("reports no card, a removed card and a mute card", () => {
-    let run = cardMeter(join(cardDir, "absent.card"));
-    let r = read(run);
-    expect(r.err).toBe("no card");
-    expect(cardPresent()).toBe(false);
-
-    run = cardMeter(writeCard("profile.card", bootstrapCard(encodeBootstrapFile(profile))));
-    let result: string | null | undefined;
-    readCard(types, (err) => (result = err));
-    pump();
-    run.sim.post(codes.EV_CARD_CHANGED, 0, 0);
-    run.sim.runWhile(() => result === undefined, 10_000);
-    expect(result).toBe("card removed");
-    expect(run.changes).toEqual([false]);
-    expect(cardPresent()).toBe(false);
-    run.sim.post(codes.EV_CARD_CHANGED, 0, 1);
-    run.sim.run(10);
-    expect(run.changes).toEqual([false, true]);
-
-    run = cardMeter(writeCard("profile.card", bootstrapCard(encodeBootstrapFile(profile))));
-    run.mute = true;
-    const start = run.sim.clock.now();
-    r = read(run);
-    expect(r.err).toBe("card not responding");
-    expect(run.sim.clock.now() - start).toBe(5000);
+  it("skips objects the meter does not implement", () => {
+    const ef = bootstrapFile([
+      bootstrapObject(4, [tlvElement(0x00, 0, tlvElement(0xc0, 1, Uint8Array.of(1)))]),
+      bootstrapObject(0, [tlvElement(0x00, 0, concatTlv(tlvElement(0xc8, 0, new TextEncoder().encode("coap://bs:5683")), tlvElement(0xc1, 1, Uint8Array.of(1)), tlvElement(0xc1, 2, Uint8Array.of(3))))]),
+    ]);
+    const m = cardMeter(writeCard("other-object.card", bootstrapCard(ef)));
+    expect(warnings(m.sim)).toEqual([]);
+    expect(config(m.app)).toMatchObject({ "/0/0/0": "coap://bs:5683" });
   });
 
-  it("serves callers that ask during a read with the same result", () => {
-    const run = cardMeter(writeCard("profile.card", bootstrapCard(encodeBootstrapFile(profile))));
-    const got: (string | null)[] = [];
-    readCard(types, (err) => got.push(err));
-    readCard(types, (err) => got.push(err));
-    pump();
-    run.sim.runWhile(() => got.length < 2, 60_000);
-    expect(got).toEqual([null, null]);
-    expect(run.card.apdus.filter((x) => x === "0070000001").length).toBe(1);
+  it("reports no card, and a mute card", () => {
+    let m = cardMeter(join(cardDir, "absent.card"));
+    expect(m.card.answers).toEqual(["rc=-4"]);
+    expect(warnings(m.sim)).toEqual([]);
+
+    m = cardMeter(writeCard("profile.card", bootstrapCard(encodeBootstrapFile(profile))), true);
+    expect(warnings(m.sim)).toEqual(["card not responding"]);
+    expect(m.sim.clock.now() - 1_000_000).toBe(5000);
+    expect(config(m.app)).toEqual({});
   });
 });
 
+function concatTlv(...parts: Uint8Array[]): Uint8Array {
+  return Uint8Array.from(parts.flatMap((p) => [...p]));
+}
+
 describe("host meter", () => {
-  it("starts with --card", (ctx) => {
+  it("starts with --card", () => {
     const meter = join(root, "out/host/meter");
     const usage = spawnSync(meter, ["--usage"], { encoding: "utf8" });
     expect(!usage.error && usage.stderr.includes("--card"), "out/host/meter must be built with --card").toBe(true);
@@ -445,5 +376,7 @@ describe("host meter", () => {
     });
     expect(r.stdout + r.stderr).not.toContain("bad option");
     expect(r.stdout).toContain("Booting");
+    // without an endpoint name the meter stops after applying the card
+    expect(r.stdout).toContain("card: applied 3 instance(s)");
   });
 });
