@@ -122,7 +122,8 @@ export function dmHandle(ex: Exchange, s: Session): void {
         if ((d & (Reg.MAND | Reg.E)) === Reg.MAND && !entries.some((e) => e.path[2] === d >> 9)) code = code || Coap.BAD_REQUEST;
       }
       if (iid < 0) iid = reg.freeInstanceId(oid);
-      if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length)) code = Coap.BAD_REQUEST;
+      // (an id the store can keep, for the objects it stores)
+      if (reg.inst(oid, iid) || (!o.def.multi && o.insts.length) || (oid < 3 && iid > 253)) code = Coap.BAD_REQUEST;
       if (code) return ex.respond(code);
       const v = (reg.createInst(oid, iid) as { v: any }).v;
       for (const e of entries) {

@@ -47,6 +47,16 @@ function checkAll(reg: Registry, oid: number): string {
   return bs > 1 ? "more than one bootstrap account" : oid && !insts.length ? "no management server" : "";
 }
 
+/** Every ACL instance names its object, instance and owner, with an id the store can keep. */
+function checkAcl(reg: Registry): string {
+  const o = reg.obj(2);
+  for (const inst of o ? o.insts : []) {
+    const v = inst.v;
+    if (inst.id > 253 || typeof v[0] !== "number" || typeof v[1] !== "number" || typeof v[3] !== "number") return "bad ACL instance /2/" + inst.id;
+  }
+  return "";
+}
+
 export function validateConfig(reg: Registry): string {
-  return !reg.obj(0) || !reg.obj(1) ? "objects missing" : checkAll(reg, 0) || checkAll(reg, 1);
+  return !reg.obj(0) || !reg.obj(1) ? "objects missing" : checkAll(reg, 0) || checkAll(reg, 1) || checkAcl(reg);
 }

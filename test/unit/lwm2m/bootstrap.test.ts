@@ -124,6 +124,24 @@ describe("client-initiated bootstrap", () => {
     expect(app.reg.obj(2)!.insts).toEqual([]);
   });
 
+  it("4.06 at Finish for an ACL instance without its owner or with an id the store cannot keep", () => {
+    for (const [iid, fields] of [
+      [0, [[[0], 3], [[1], 0]]],
+      [300, [[[0], 3], [[1], 0], [[3], 101]]],
+    ] as [number, [number[], number][]][]) {
+      const m = provisionedMeter();
+      m.sim.waitLog("Bootstrap-Request sent");
+      m.sim.run(100);
+      m.bs.call(PUT, "/0/1", { format: CF_TLV, payload: securityInstance(1, m.dm.uri, 101) });
+      m.bs.call(PUT, "/1/0", { format: CF_TLV, payload: serverInstance(0, 101) });
+      expect(m.bs.call(PUT, `/2/${iid}`, { format: CF_TLV, payload: tlv([2, iid], fields) }).code).toBe(0x44);
+      const fin = m.bs.call(POST, "/bs");
+      expect(fin.code).toBe(0x86);
+      expect(text(fin.payload)).toBe(`bad ACL instance /2/${iid}`);
+      expect([...m.sim.store.keys()].filter((k) => k >> 8 === 2)).toEqual([]);
+    }
+  });
+
   it("object-level write carries several instances; unknown resources are ignored", () => {
     const m = provisionedMeter();
     m.sim.waitLog("Bootstrap-Request sent");

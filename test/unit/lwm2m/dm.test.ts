@@ -78,6 +78,9 @@ describe("device management", () => {
     // an executable resource has no value to create
     const exec = tlv([1, 3], [[[0], 103], [[1], 300], [[6], false], [[7], "U"], [[8], ""]]);
     expect(m.dm.call(POST, "/1", { format: CF_TLV, payload: exec }).code).toBe(0x80);
+    // an instance id the store cannot keep
+    const big = tlv([1], [[[300, 0], 103], [[300, 1], 600], [[300, 6], false], [[300, 7], "U"]]);
+    expect(m.dm.call(POST, "/1", { format: CF_TLV, payload: big }).code).toBe(0x80);
     // /1/x/0 (Short Server ID) is read-only for a Write, not for a Create
     const created = m.dm.call(POST, "/1", { format: CF_TLV, payload: serverInstance(1, 102, 600) });
     expect(created.code).toBe(0x41);
