@@ -121,9 +121,9 @@ export const DUKTAPE_PATCHES: { why: string; find: string; replace: string }[] =
     replace: "\t/* Setup function properties. */\n\ttmp32 = DUK_RAW_READINC_U32_BE(p);\n\t(void) tmp32;",
   },
   {
-    why: "duk__load_func: the name read from the dump still sets up a named function's own binding (recursion), but is not kept as a .name property, which every closure would copy. Names only serve tracebacks, which are compiled out.",
+    why: "duk__load_func: the name read from the dump is kept as .name (which every closure copies) only on a named function expression, whose closures bind their own name from it (recursion: without it the name bound is 'undefined' and a call by name reaches an outer variable, measured with UglifyJS output). Other names only serve tracebacks, which are compiled out.",
     find: "\tduk_xdef_prop_stridx_short(thr, -2, DUK_STRIDX_NAME, DUK_PROPDESC_FLAGS_C);\n#endif /* DUK_USE_FUNC_NAME_PROPERTY */\n\n#if defined(DUK_USE_FUNC_FILENAME_PROPERTY)\n\tp = duk__load_string_raw(thr, p);",
-    replace: "\tduk_pop(thr);\n#endif /* DUK_USE_FUNC_NAME_PROPERTY */\n\n#if defined(DUK_USE_FUNC_FILENAME_PROPERTY)\n\tp = duk__load_string_raw(thr, p);",
+    replace: "\tif (DUK_HOBJECT_HAS_NAMEBINDING((duk_hobject *) h_fun)) {\n\t\tduk_xdef_prop_stridx_short(thr, -2, DUK_STRIDX_NAME, DUK_PROPDESC_FLAGS_C);\n\t} else {\n\t\tduk_pop(thr);\n\t}\n#endif /* DUK_USE_FUNC_NAME_PROPERTY */\n\n#if defined(DUK_USE_FUNC_FILENAME_PROPERTY)\n\tp = duk__load_string_raw(thr, p);",
   },
   // The default .prototype of compiled functions, created on first use. Eagerly, every closure
   // cost a { constructor } object (and a cycle only mark-and-sweep frees), though few of our
