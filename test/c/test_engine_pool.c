@@ -165,9 +165,11 @@ static void test_exhaustion_and_unmet(void)
 
     /* growing a block in place finds only the growth free: no proof for a failed request */
     {
-        unsigned char *a = js_pool_alloc(&p, 30000), *x = js_pool_alloc(&p, 800), *b = js_pool_alloc(&p, 16), *c;
+        /* large blocks come from the top down: x, then a right below it */
+        unsigned char *x = js_pool_alloc(&p, 1200), *a = js_pool_alloc(&p, 30000), *b = js_pool_alloc(&p, 16), *c;
         c = js_pool_alloc(&p, js_pool_largest_free(&p) - 200);
         CHECK(a != NULL && x != NULL && b != NULL && c != NULL);
+        CHECK(x == a + 30000 && b < c && c < a);
         js_pool_free(&p, x);
         js_pool_clear_failures(&p);
         CHECK(js_pool_alloc(&p, 5000) == NULL && js_pool_gave_up(&p));
@@ -175,6 +177,29 @@ static void test_exhaustion_and_unmet(void)
         CHECK(js_pool_realloc(&p, a, 20000) == a && js_pool_gave_up(&p)); /* nor does shrinking */
         js_pool_free(&p, c);
         CHECK(js_pool_alloc(&p, 5000) != NULL && !js_pool_gave_up(&p));
+        js_pool_init(&p, pool_mem, POOL_BYTES);
+    }
+
+    /* large requests come from the top, small ones first-fit from the bottom: small
+     * long-lived blocks never land between the big ones, whose space comes back whole */
+    {
+        unsigned char *small[200], *big[10], *lowest_big = NULL, *highest_small = NULL;
+        size_t before;
+        int i;
+        js_pool_init(&p, pool_mem, POOL_BYTES);
+        before = js_pool_largest_free(&p);
+        for (i = 0; i < 200; i++) {
+            small[i] = js_pool_alloc(&p, 8 + (unsigned) (i % 7) * 8);
+            if (i % 20 == 0) big[i / 20] = js_pool_alloc(&p, 1024 + (unsigned) i * 16);
+        }
+        for (i = 0; i < 200; i++) if (small[i] > highest_small) highest_small = small[i];
+        for (i = 0; i < 10; i++) if (lowest_big == NULL || big[i] < lowest_big) lowest_big = big[i];
+        CHECK(highest_small != NULL && lowest_big != NULL && highest_small < lowest_big);
+        CHECK(js_pool_check(&p) == 0);
+        for (i = 0; i < 10; i++) js_pool_free(&p, big[i]);
+        CHECK(js_pool_largest_free(&p) >= before - 200u * 64u); /* all above the small ones, in one piece */
+        for (i = 0; i < 200; i++) js_pool_free(&p, small[i]);
+        CHECK(p.in_use == RESERVED && js_pool_check(&p) == 0 && js_pool_largest_free(&p) == before);
         js_pool_init(&p, pool_mem, POOL_BYTES);
     }
 
