@@ -24,6 +24,7 @@ export interface Overlay {
 export const OVERLAYS: Overlay[] = [
   { index: 0, module: "app/console" },
   { index: 1, module: "lwm2m/smartcard" },
+  { index: 2, module: "app/provisioning" },
 ];
 
 interface ModuleShape {
@@ -99,8 +100,8 @@ function stubSource(o: Overlay, shape: ModuleShape): string {
   for (const [path, imported] of shape.imports) {
     lines.push(`import { ${imported.map((n) => `${n} as _${k++}`).join(", ")} } from ${JSON.stringify(path)};`);
   }
-  // Identifier keys: the minifier renames them, and the overlay's reads, the same way.
-  lines.push(`var slot = { i: ${o.index}, a: { ${names.map((n, i) => `${n}: _${i}`).join(", ")} }, x: null };`);
+  // An array: the overlay reads each value at its index in apiNames (apiModuleSource).
+  lines.push(`var slot = { i: ${o.index}, a: [${names.map((_, i) => `_${i}`).join(", ")}], x: null };`);
   for (const f of shape.exports) {
     lines.push(`function call_${f}(x, a, b, c, d) { return x.${f}(a, b, c, d); }`);
     lines.push(`export function ${f}(a, b, c, d) { return run(slot, call_${f}, a, b, c, d); }`);
@@ -116,9 +117,10 @@ function entrySource(path: string, shape: ModuleShape): string {
   ].join("\n") + "\n";
 }
 
-/** A resident module as the overlay sees it: values read from the API object at load. */
-function apiModuleSource(names: string[]): string {
-  return `export var ${names.map((n) => `${n} = __ovl_api.${n}`).join(", ")};\n`;
+/** A resident module as the overlay sees it: values read from the API array at load, each at
+ * its index among all the overlay's imports. */
+function apiModuleSource(names: string[], all: string[]): string {
+  return `var api = __ovl_api;\nexport var ${names.map((n) => `${n} = api[${all.indexOf(n)}]`).join(", ")};\n`;
 }
 
 export interface OverlayPlan {
@@ -152,6 +154,7 @@ export function residentPlugin(plans: OverlayPlan[]): esbuild.Plugin {
 /** esbuild options for one overlay image (entry, plugin); the caller adds the common ones. */
 export function overlayBuild(plan: OverlayPlan): { stdin: esbuild.StdinOptions; plugins: esbuild.Plugin[] } {
   const resident = plan.shape.imports;
+  const all = apiNames(plan.shape, plan.overlay.module);
   return {
     stdin: { contents: entrySource(plan.jsPath, plan.shape), resolveDir: dirname(plan.jsPath), loader: "js" },
     plugins: [{
@@ -159,7 +162,7 @@ export function overlayBuild(plan: OverlayPlan): { stdin: esbuild.StdinOptions; 
       setup(b) {
         b.onLoad({ filter: /\.js$/ }, (args) => {
           const names = resident.get(args.path);
-          return names ? { contents: apiModuleSource(names), loader: "js" } : undefined;
+          return names ? { contents: apiModuleSource(names, all), loader: "js" } : undefined;
         });
       },
     }],
