@@ -109,11 +109,12 @@ function tsKind(kind: ArgKind): string {
 }
 
 function codesModule(b: Boundary): string {
-  const out = [`// ${BANNER}`, "// HAL error codes (negative) and event kinds, shared with hal/include/hal_codes.h.", ""];
-  for (const [k, v] of Object.entries(b.errors)) out.push(`export const ${k.replace(/^HAL_/, "")} = ${v};`);
-  out.push("");
-  for (const [k, v] of Object.entries(b.events)) out.push(`export const ${k.replace(/^HAL_/, "")} = ${v};`);
-  out.push("");
+  // A const enum: the compiler writes the numbers where they are used (a module-level
+  // constant would cost a variable in the engine's heap).
+  const out = [`// ${BANNER}`, "// HAL error codes (negative) and event kinds, shared with hal/include/hal_codes.h.", "", "export const enum Hal {"];
+  for (const [k, v] of Object.entries(b.errors)) out.push(`  ${k.replace(/^HAL_/, "")} = ${v},`);
+  for (const [k, v] of Object.entries(b.events)) out.push(`  ${k.replace(/^HAL_/, "")} = ${v},`);
+  out.push("}", "");
   return out.join("\n");
 }
 

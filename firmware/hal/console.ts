@@ -1,4 +1,4 @@
-import { EV_CONSOLE_LINE } from "./codes";
+import { Hal } from "./codes";
 import { onEvent } from "./events";
 
 const buf = new Uint8Array(256);
@@ -16,7 +16,7 @@ function onConsole(): void {
 export function consoleInit(fn: (line: string, ctx: any) => void, ctx?: any): void {
   lineHandler = fn;
   lineCtx = ctx;
-  onEvent(EV_CONSOLE_LINE, onConsole);
+  onEvent(Hal.EV_CONSOLE_LINE, onConsole);
 }
 
 export function consoleWrite(line: string): void {

@@ -1,12 +1,12 @@
 // Datagram links: received datagrams, link errors and DTLS outcomes go to the link's owner.
-import { EV_LINK_RX, EV_LINK_ERROR, EV_DTLS_CONNECTED, EV_DTLS_ALERT } from "./codes";
+import { Hal } from "./codes";
 import { onEvent } from "./events";
 import { BOARD } from "../board";
 
 export interface LinkOwner {
   /**
-   * EV_LINK_RX (arg: length, data: the datagram, a copy the owner may keep), EV_LINK_ERROR
-   * (arg: HAL error), EV_DTLS_CONNECTED or EV_DTLS_ALERT (arg: alert).
+   * Hal.EV_LINK_RX (arg: length, data: the datagram, a copy the owner may keep), Hal.EV_LINK_ERROR
+   * (arg: HAL error), Hal.EV_DTLS_CONNECTED or Hal.EV_DTLS_ALERT (arg: alert).
    */
   link(kind: number, arg: number, data?: Uint8Array): void;
 }
@@ -16,7 +16,7 @@ let rxBuf: Uint8Array | null = null;
 
 function onLink(handle: number, arg: number, kind: number): void {
   const owner = owners[handle];
-  if (kind !== EV_LINK_RX) {
+  if (kind !== Hal.EV_LINK_RX) {
     if (owner) owner.link(kind, arg);
     return;
   }
@@ -31,10 +31,10 @@ function onLink(handle: number, arg: number, kind: number): void {
 
 export function linkInit(): void {
   owners.length = 0;
-  onEvent(EV_LINK_RX, onLink);
-  onEvent(EV_LINK_ERROR, onLink);
-  onEvent(EV_DTLS_CONNECTED, onLink);
-  onEvent(EV_DTLS_ALERT, onLink);
+  onEvent(Hal.EV_LINK_RX, onLink);
+  onEvent(Hal.EV_LINK_ERROR, onLink);
+  onEvent(Hal.EV_DTLS_CONNECTED, onLink);
+  onEvent(Hal.EV_DTLS_ALERT, onLink);
 }
 
 /** Returns a handle >= 0 or a negative HAL error. */

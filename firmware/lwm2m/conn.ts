@@ -6,7 +6,7 @@ import { CoapEndpoint, Exchange, ResponseHandler } from "../coap/endpoint";
 import { CoapOption, strOpt, uintOpt, Coap } from "../coap/message";
 import { linkOpen, linkClose } from "../hal/link";
 import { random } from "../hal/rng";
-import { EV_LINK_RX, EV_LINK_ERROR, EV_DTLS_CONNECTED } from "../hal/codes";
+import { Hal } from "../hal/codes";
 import { parseUri } from "./uri";
 
 export { strOpt, uintOpt } from "../coap/message";
@@ -30,9 +30,9 @@ function connSend(this: Conn, bytes: Uint8Array): void {
 }
 
 function connLink(this: Conn, kind: number, arg: number, data?: Uint8Array): void {
-  if (kind === EV_LINK_RX) return this.ep.receive(data as Uint8Array);
-  if (kind !== EV_DTLS_CONNECTED) logWrn("lwm2m", (kind === EV_LINK_ERROR ? "link error " : "DTLS alert ") + arg + " (" + this.uri + ")");
-  if (kind !== EV_LINK_ERROR) this.onUp(kind === EV_DTLS_CONNECTED, this, arg);
+  if (kind === Hal.EV_LINK_RX) return this.ep.receive(data as Uint8Array);
+  if (kind !== Hal.EV_DTLS_CONNECTED) logWrn("lwm2m", (kind === Hal.EV_LINK_ERROR ? "link error " : "DTLS alert ") + arg + " (" + this.uri + ")");
+  if (kind !== Hal.EV_LINK_ERROR) this.onUp(kind === Hal.EV_DTLS_CONNECTED, this, arg);
 }
 
 /**

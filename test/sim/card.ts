@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as codes from "../../firmware/hal/codes";
+import { Hal as codes } from "../../firmware/hal/codes";
 import { SimHal } from "./hal";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));

@@ -9,7 +9,7 @@ import {
   CoapMessage, CoapOption, CON, NON, ACK, RST, CONTENT, POST, decodeMessage, encodeMessage, DELETE, CHANGED, CREATED, DELETED, URI_PATH, URI_QUERY, CONTENT_FORMAT,
   ACCEPT, OBSERVE, LOCATION_PATH, uriPath, uriQuery, getUintOption, uintBytes,
 } from "../../firmware/coap/message";
-import * as codes from "../../firmware/hal/codes";
+import { Hal as codes } from "../../firmware/hal/codes";
 import { VirtualClock } from "./clock";
 import { SimLink, LinkConditions, seededRandom } from "./network";
 

@@ -11,7 +11,7 @@ import { BootstrapProfile, bootstrapCard, encodeBootstrapFile } from "../../../b
 import { keep } from "../../../firmware/lwm2m/smartcard";
 import { serverDef } from "../../../firmware/lwm2m/objects/server";
 import { App } from "../../../firmware/app/boot";
-import { EV_CARD_CHANGED } from "../../../firmware/hal/codes";
+import { Hal } from "../../../firmware/hal/codes";
 import { FakeServer, SimHal } from "../../sim/hal";
 import { buildCardHarness, cardOutDir, SimCard } from "../../sim/card";
 import { boot, expectOk, DELETE } from "../lwm2m/helpers";
@@ -189,7 +189,7 @@ describe("smartcard at run time", () => {
     const scrubs = m.sim.scrubs;
 
     rmSync(image);
-    m.sim.post(EV_CARD_CHANGED, 0, 0);
+    m.sim.post(Hal.EV_CARD_CHANGED, 0, 0);
     m.sim.waitLog("card: removed, its data deleted");
     afterReset(m, "card");
     m.sim.waitLog("registered with coap://127.0.0.1:5690");
@@ -227,7 +227,7 @@ describe("smartcard at run time", () => {
     const m = meter(join(dir, "later.card"));
     m.sim.waitLog("registered with coap://127.0.0.1:5690");
     writeCard("later.card", cardProfile(CARD_PORT, 101));
-    m.sim.post(EV_CARD_CHANGED, 0, 1);
+    m.sim.post(Hal.EV_CARD_CHANGED, 0, 1);
     m.sim.waitLog("card: applied 2 instance(s)");
     afterReset(m, "card");
     m.sim.waitLog("registered with coap://127.0.0.1:5683");

@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { provisionedMeter, bootstrapSession, boot, Meter, POST, PUT, securityInstance, serverInstance } from "./helpers";
-import { EV_SHUTDOWN } from "../../../firmware/hal/codes";
+import { Hal } from "../../../firmware/hal/codes";
 
 const text = (b: Uint8Array | null) => (b ? new TextDecoder().decode(b) : "");
 
@@ -57,7 +57,7 @@ describe("registration", () => {
 
   it("de-registers on shutdown, then resets", () => {
     const m = registered();
-    m.sim.post(EV_SHUTDOWN);
+    m.sim.post(Hal.EV_SHUTDOWN);
     m.sim.waitLog("registration: deregistered from coap://127.0.0.1:5683");
     expect(m.dm.last()!.code).toBe(4);
     expect(m.dm.last()!.path).toBe("/rd/1");
