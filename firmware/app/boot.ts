@@ -3,7 +3,7 @@
 import { Scheduler } from "../lib/scheduler";
 import { logInf, logWrn, setLogSink, Log } from "../lib/log";
 import { Coap } from "../coap/message";
-import { EV_SHUTDOWN, EV_CARD_RESPONSE, EV_CARD_CHANGED } from "../hal/codes";
+import { Hal } from "../hal/codes";
 import { installDispatcher, onEvent, pump } from "../hal/events";
 import { halClock } from "../hal/timer";
 import { halSink } from "../hal/log";
@@ -21,7 +21,7 @@ import { dmInit, dmChanged } from "../lwm2m/dm";
 import { loadConfig, loadEndpoint } from "../lwm2m/persist";
 import { cardEvent } from "../lwm2m/smartcard";
 import { runCommand } from "./console";
-import { factoryReset } from "./console";
+import { factoryReset } from "./provisioning";
 import { VERSION, BOARD_NAME } from "./info";
 
 export interface App {
@@ -76,7 +76,7 @@ function fallBackToBootstrap(): void {
   startBootstrap();
 }
 
-/** De-registers, then resets: on EV_SHUTDOWN (h 0), or after a card change (h "card"). */
+/** De-registers, then resets: on Hal.EV_SHUTDOWN (h 0), or after a card change (h "card"). */
 function shutdown(h: number | string): void {
   deregisterAll(reset, h || "shutdown");
 }
@@ -135,12 +135,12 @@ export function startFirmware(logLevel?: number): App {
   serverDef.exec = serverExec;
   deviceDef.exec = deviceExec;
   consoleInit(runCommand, app);
-  onEvent(EV_SHUTDOWN, shutdown);
+  onEvent(Hal.EV_SHUTDOWN, shutdown);
 
-  onEvent(EV_CARD_RESPONSE, onCard);
-  onEvent(EV_CARD_CHANGED, onCard);
+  onEvent(Hal.EV_CARD_RESPONSE, onCard);
+  onEvent(Hal.EV_CARD_CHANGED, onCard);
   started = false;
-  onCard(0, 1, EV_CARD_CHANGED);
+  onCard(0, 1, Hal.EV_CARD_CHANGED);
   logInf("app", "meter-fw " + VERSION + " board=" + BOARD_NAME + " ready");
   pump();
   return app;

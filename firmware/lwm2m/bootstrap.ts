@@ -11,9 +11,9 @@ import { random } from "../hal/rng";
 import { Registry, ObjectStore, Reg } from "./registry";
 import { Conn, openConn, connRequest, closeConn, uintOpt } from "./conn";
 import { requestPath, decodeRequest, respondRead, respondLinks } from "./content";
-import { saveConfig, loadFlags, Flag } from "./persist";
+import { loadFlags, Flag } from "./persist";
 import { validateConfig } from "./validate";
-import { Txn, secureKeys } from "./credentials";
+import { commitConfig } from "./credentials";
 import { bootstrapAccount, purge, Sec } from "./objects/security";
 import { Srv } from "./objects/server";
 
@@ -229,17 +229,11 @@ function finish(ex: Exchange, s: Registry): void {
   const srv = s.obj(1) as ObjectStore; // validated
   const now = wallSeconds();
   if (now > 0) for (const inst of srv.insts) inst.v[Srv.SRV_LAST_BS] = now;
-  const t: Txn = [[], []];
-  secureKeys(s, reg, t);
-  const keys = t[0].length;
-  const rc = saveConfig(s, t[0], t[1]);
+  const rc = commitConfig(s, reg);
   if (rc < 0) {
     ex.respond(Coap.INTERNAL_SERVER_ERROR);
     return fail("store commit failed (" + rc + ")");
   }
-  // Replaced keys must not linger in flash.
-  if (keys) __hal.store_scrub();
-  reg.adopt(s);
   ex.respond(Coap.CHANGED);
   logInf(MOD, "finished, configuration committed (" + srv.insts.length + " server(s))");
   // Keep the link a moment so a retransmitted Finish still gets its 2.04 from the dedup cache.
@@ -270,11 +264,7 @@ function purgeAccount(): void {
   if (bs < 0 || state === K.REQUEST || state === K.SESSION) return;
   const s = reg.stage([0, 1, 2]);
   s.remove(0, bs);
-  const t: Txn = [[], []];
-  secureKeys(s, reg, t);
-  const rc = saveConfig(s, t[0], t[1]);
+  const rc = commitConfig(s, reg);
   if (rc < 0) return logWrn(MOD, "purging the bootstrap account failed (" + rc + ")");
-  reg.adopt(s);
-  __hal.store_scrub();
   logInf(MOD, "bootstrap account purged (account timeout /0/" + bs + "/12)");
 }

@@ -10,6 +10,7 @@
 import { storeRead } from "../hal/store";
 import { hex, utf8Encode } from "../lib/bytes";
 import { Registry, Instance } from "./registry";
+import { saveConfig } from "./persist";
 
 export const enum Cred {
   CRED_MODE = 0,
@@ -101,4 +102,20 @@ export function secureKeys(staged: Registry, live: Registry, t: Txn): void {
     const h = handleOf(inst);
     if (kept.indexOf(h) < 0) for (let p = 0; p < 5; p++) writeCredential(t, h, p, null);
   }
+}
+
+/**
+ * Commits a staged /0../2 in one store transaction with its keys moved into credential
+ * records (secureKeys) and the caller's own records already queued on t; then zeroizes every
+ * replaced key left in flash and makes the staged copy live. 0 or the HAL error.
+ */
+export function commitConfig(staged: Registry, live: Registry, t: Txn = [[], []]): number {
+  const n = t[0].length;
+  secureKeys(staged, live, t);
+  const keys = t[0].length > n;
+  const rc = saveConfig(staged, t[0], t[1]);
+  if (rc < 0) return rc;
+  if (keys) __hal.store_scrub();
+  live.adopt(staged);
+  return 0;
 }

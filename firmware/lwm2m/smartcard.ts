@@ -11,8 +11,7 @@ import { log, Log } from "../lib/log";
 import { Entry, TypeLookup } from "../formats/model";
 import { decodeTlv } from "../formats/tlv";
 import { Registry, Reg } from "./registry";
-import { saveConfig } from "./persist";
-import { Txn, secureKeys } from "./credentials";
+import { commitConfig } from "./credentials";
 import { validateConfig } from "./validate";
 
 const enum K {
@@ -291,16 +290,8 @@ function use(b: Uint8Array): number {
     const why = validateConfig(s);
     if (why && why !== "no management server") fail(why);
   }
-  const t: Txn = [[], []];
-  secureKeys(s, reg, t);
-  const keys = t[0].length;
-  t[0].push(K.REC);
-  t[1].push(b.length ? new Uint8Array(r.concat(f)) : null);
-  const rc = saveConfig(s, t[0], t[1]);
+  const rc = commitConfig(s, reg, [[K.REC], [b.length ? new Uint8Array(r.concat(f)) : null]]);
   if (rc < 0) fail("store error " + rc);
-  // Replaced keys must not linger in flash.
-  if (keys) __hal.store_scrub();
-  reg.adopt(s);
   log(Log.LOG_INF, MOD, b.length ? "applied " + r.length / 2 + " instance(s)" : "removed, its data deleted");
   return 2;
 }

@@ -25,9 +25,13 @@ describe("firmware build", () => {
     expect(resident.split("__hal.overlay_load(").length - 1).toBe(2);
     expect(resident).toContain("__hal.overlay_load(-1)");
     expect(OVERLAYS.map((o) => o.index)).toEqual(OVERLAYS.map((_, i) => i));
-    // the console's help text lives in its overlay, not in the resident bundle
+    // the console's text lives in its overlays, not in the resident bundle: the everyday
+    // commands in one, provisioning in another (so `status` does not load it)
+    expect(resident).not.toContain("unknown command");
+    expect(readFileSync(join(root, "out/host/ovl0.js"), "utf8")).toContain("unknown command");
+    expect(readFileSync(join(root, "out/host/ovl0.js"), "utf8")).not.toContain("clear credentials");
     expect(resident).not.toContain("clear credentials");
-    expect(readFileSync(join(root, "out/host/ovl0.js"), "utf8")).toContain("clear credentials");
+    expect(readFileSync(join(root, "out/host/ovl2.js"), "utf8")).toContain("clear credentials");
     // the smartcard reader too
     expect(resident).not.toContain("no PKCS#15 app");
     expect(readFileSync(join(root, "out/host/ovl1.js"), "utf8")).toContain("no PKCS#15 app");
