@@ -40,6 +40,14 @@ describe(`device management against Leshan (rig ${RIG})`, () => {
   beforeAll(async () => {
     await meter.start();
     ev = await meter.srv.events(EP);
+    // The demo starts logging the endpoint's CoAP a moment after the stream opened: read
+    // until Leshan's own request shows up in it.
+    for (let i = 0; i < 50; i++) {
+      const mark = ev.mark();
+      await meter.srv.read(EP, "/3/0/0", "TEXT");
+      await sleep(100);
+      if (coapSince(mark).some((m) => !m.incoming && m.code === "GET")) break;
+    }
   });
 
   afterAll(async () => {
