@@ -76,17 +76,17 @@ function apiNames(shape: ModuleShape, what: string): string[] {
 const RUNTIME = "overlay-runtime";
 
 /**
- * The shared loader. run() calls the overlay through call(), in a frame of its own: once it
- * has returned nothing on the stack still refers to the overlay, so it can be collected at
- * once. A slot is { i: image index, a: API object, x: the loaded exports or null }.
+ * The shared loader: loads the overlay of slot o when it is not loaded, calls one of its
+ * exports through call (a thunk per export, below), then drops it unless it asks to stay. The
+ * overlay's function runs in the thunk's frame: once that has returned, nothing on the stack
+ * refers to the overlay any more, so the collection drops it at once (the minifier may inline
+ * this function into its callers, never the thunks, which are used by name). A slot is
+ * { i: image index, a: the imports array, x: the loaded exports or null }.
  */
 const RUNTIME_SOURCE = `
-function enter(o, call, a, b, c, d) {
-  if (!o.x) { __ovl_api = o.a; __hal.overlay_load(o.i); o.x = __ovl_exports; __ovl_api = __ovl_exports = null; }
-  return call(o.x, a, b, c, d);
-}
 export function run(o, call, a, b, c, d) {
-  var r = enter(o, call, a, b, c, d);
+  if (!o.x) { __ovl_api = o.a; __hal.overlay_load(o.i); o.x = __ovl_exports; __ovl_api = __ovl_exports = null; }
+  var r = call(o.x, a, b, c, d);
   if (o.x && !(o.x.keep && o.x.keep())) { o.x = null; __hal.overlay_load(-1); }
   return r;
 }
