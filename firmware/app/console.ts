@@ -66,7 +66,6 @@ function exec(a: Configurable, w: string[]): string {
   const n = w.length;
   const cmd = w[0];
   const arg = w[1];
-  const v = w[2];
   const c = n + cmd + " " + arg;
   const reg = a.reg;
   const p = provision(a, w);

@@ -84,7 +84,7 @@ export function factoryReset(a: Configurable): string {
 }
 
 /**
- * Runs a provisioning command (words w): "" for OK, the error reason, PEM_START + "<word
+ * Runs a provisioning command (words w): "" for OK, the error reason, Pem.START + "<word
  * index> <handle>" when PEM lines follow, or null when w is none of these commands.
  */
 export function provision(a: Configurable, w: string[]): string | null {
